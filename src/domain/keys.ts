@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import { randomBase62 } from '../ids.ts';
+
+export type KeyKind = 'admin' | 'project';
+
+/** A minted secret: shown to its owner once, stored only as `hash`. */
+export type MintedKey = { secret: string; hash: string; redacted: string };
+
+const PREFIX: Record<KeyKind, string> = { admin: 'sk-admin-', project: 'sk-proj-' };
+
+/**
+ * SHA-256, unsalted. The secrets are 48 random base62 characters (~285 bits), so a slow,
+ * salted password hash buys nothing against guessing, while a deterministic hash lets every
+ * request find its key with one indexed lookup.
+ */
+export function hashKey(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** At most the first 6 and last 4 characters, as CONTRACT §2 allows in messages and listings. */
+export function redactKey(secret: string): string {
+  if (secret.length < 14) return '****';
+  return `${secret.slice(0, 6)}****${secret.slice(-4)}`;
+}
+
+export function mintKey(kind: KeyKind): MintedKey {
+  const secret = `${PREFIX[kind]}${randomBase62(48)}`;
+  return { secret, hash: hashKey(secret), redacted: redactKey(secret) };
+}
+
+/** Accepts what an operator may set as FTSHARE_ADMIN_KEY: an `sk-admin-` prefix and enough entropy to matter. */
+export function isWellFormedAdminKey(secret: string): boolean {
+  return /^sk-admin-[A-Za-z0-9_-]{20,200}$/.test(secret);
+}

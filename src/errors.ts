@@ -1,0 +1,93 @@
+/**
+ * The one error type of ftshare and the OpenAI envelope it serialises to.
+ *
+ * Every non-2xx response, from validation to an unknown route, is an `ApiError` rendered by
+ * `toEnvelope`. The status is chosen for the exception the official SDK raises and for its retry
+ * rule: it retries 408, 409, 429 and 5xx, so a client mistake must never be answered with one of those.
+ */
+
+/** The closed list of `error.code` values ftshare emits (OpenAI's own where OpenAI has one). */
+export type ErrorCode =
+  | 'invalid_api_key'
+  | 'missing_api_key'
+  | 'insufficient_permissions'
+  | 'invalid_json'
+  | 'invalid_value'
+  | 'unknown_parameter'
+  | 'missing_required_parameter'
+  | 'model_not_found'
+  | 'project_not_found'
+  | 'project_archived'
+  | 'checkpoint_exists'
+  | 'not_found'
+  | 'unknown_url'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'server_error'
+  | 'store_unavailable';
+
+/** OpenAI answers every client error, 401 and 403 included, with `invalid_request_error`. */
+export type ErrorType = 'invalid_request_error' | 'server_error';
+
+export type ErrorEnvelope = {
+  error: { message: string; type: ErrorType; param: string | null; code: ErrorCode | null };
+};
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ErrorType,
+    message: string,
+    readonly param: string | null = null,
+    readonly code: ErrorCode | null = null,
+    /** Headers the response must carry, e.g. `x-should-retry` on 503. */
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  toEnvelope(): ErrorEnvelope {
+    return {
+      error: { message: this.message, type: this.type, param: this.param, code: this.code },
+    };
+  }
+}
+
+export const badRequest = (message: string, param: string | null, code: ErrorCode = 'invalid_value') =>
+  new ApiError(400, 'invalid_request_error', message, param, code);
+
+export const notFound = (message: string, code: ErrorCode = 'not_found') =>
+  new ApiError(404, 'invalid_request_error', message, null, code);
+
+export const modelNotFound = (model: string) =>
+  new ApiError(
+    404,
+    'invalid_request_error',
+    `The model \`${model}\` does not exist or you do not have access to it.`,
+    null,
+    'model_not_found',
+  );
+
+export const unknownUrl = (method: string, path: string) =>
+  new ApiError(404, 'invalid_request_error', `Invalid URL (${method} ${path})`, null, 'unknown_url');
+
+export const serverError = () =>
+  new ApiError(
+    500,
+    'server_error',
+    'The server had an error while processing your request. The request id in x-request-id identifies it in our logs.',
+    null,
+    'server_error',
+  );
+
+/** 503 with `x-should-retry: true`: the SDK retries it with backoff, which is what a store outage wants. */
+export const storeUnavailable = () =>
+  new ApiError(
+    503,
+    'server_error',
+    'The service is temporarily unable to reach its store. Please retry shortly.',
+    null,
+    'store_unavailable',
+    { 'x-should-retry': 'true' },
+  );

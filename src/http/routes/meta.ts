@@ -1,0 +1,62 @@
+import { Type } from '@sinclair/typebox';
+import { storeUnavailable } from '../../errors.ts';
+import { type App, ERROR_RESPONSES, type RouteDeps } from '../deps.ts';
+import { ANY_KEY, EXTENSION, NO_KEY } from '../openapi.ts';
+
+const Status = Type.Object({ status: Type.String() });
+
+/** CONTRACT §6: health for orchestrators (no auth, outside /v1) and the served OpenAPI document. */
+export function metaRoutes(app: App, { store }: RouteDeps): void {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        ...EXTENSION,
+        operationId: 'healthz',
+        tags: ['Operations'],
+        summary: 'The process is up.',
+        security: NO_KEY,
+        response: { 200: Status },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        ...EXTENSION,
+        operationId: 'readyz',
+        tags: ['Operations'],
+        summary: 'The store answers: route traffic here. 503 otherwise.',
+        security: NO_KEY,
+        response: { 200: Status, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      try {
+        await store.ping();
+      } catch (error) {
+        request.log.warn({ err: error }, 'readiness check failed');
+        throw storeUnavailable();
+      }
+      return { status: 'ready' };
+    },
+  );
+
+  app.get(
+    '/v1/openapi.json',
+    {
+      config: { auth: 'any' },
+      schema: {
+        ...EXTENSION,
+        operationId: 'getOpenApiDocument',
+        tags: ['Operations'],
+        summary: 'This OpenAPI 3.1 document, generated from the schemas that validate requests.',
+        security: ANY_KEY,
+      },
+    },
+    async () => app.swagger(),
+  );
+}

@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/**
+ * `length` characters drawn uniformly from base62. Bytes >= 248 are rejected rather than
+ * folded with `% 62`, which would make the first eight characters likelier than the rest.
+ */
+export function randomBase62(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248) out += BASE62[byte % 62];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+/** Every id prefix ftshare mints; OpenAI's where OpenAI has one. */
+export const newId = {
+  organization: () => `org-${randomBase62(24)}`,
+  project: () => `proj_${randomBase62(24)}`,
+  permission: () => `cp_${randomBase62(24)}`,
+  apiKey: () => `key_${randomBase62(16)}`,
+  serviceAccount: () => `svc_acct_${randomBase62(24)}`,
+} as const;
+
+/** The application's clock, injected so tests can pin time; it yields Unix seconds as the wire wants. */
+export type Clock = { nowSeconds(): number };
+
+export const systemClock: Clock = { nowSeconds: () => Math.floor(Date.now() / 1000) };

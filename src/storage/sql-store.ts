@@ -1,0 +1,377 @@
+import type { Kysely, Transaction } from 'kysely';
+import { apiKeyFromRow, apiKeyToRow, checkpointFromRow, permissionFromRow, projectFromRow } from './rows.ts';
+import type { Database } from './schema.ts';
+import type {
+  ApiKey,
+  Checkpoint,
+  CheckpointQuery,
+  GrantRefusal,
+  GrantRequest,
+  Organization,
+  Page,
+  Permission,
+  PermissionQuery,
+  Project,
+  ProjectQuery,
+  RegisterResult,
+  ServiceAccount,
+  Store,
+} from './store.ts';
+
+/** What differs between the SQL dialects, decided by the adapter that opens the database. */
+export type DialectTraits = {
+  kind: Store['kind'];
+  /**
+   * Postgres runs writers concurrently, so a grant locks the checkpoint and project rows it checked
+   * (`FOR SHARE`) until it commits: an archive or delete cannot slip between check and insert.
+   * SQLite runs one write transaction at a time, which gives the same guarantee without locks.
+   */
+  rowLocks: boolean;
+};
+
+/** The Store over any Kysely dialect; everything dialect-specific comes in through `traits`. */
+export abstract class SqlStore implements Store {
+  readonly kind: Store['kind'];
+
+  protected constructor(
+    protected readonly db: Kysely<Database>,
+    private readonly traits: DialectTraits,
+  ) {
+    this.kind = traits.kind;
+  }
+
+  abstract migrate(): Promise<void>;
+  abstract isUnavailableError(error: unknown): boolean;
+
+  async ping(): Promise<void> {
+    await this.db.selectFrom('organizations').select('id').limit(1).execute();
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  // Organizations and keys
+
+  async createOrganization(org: Organization, firstAdminKey?: ApiKey): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('organizations').values({ id: org.id, name: org.name, created_at: org.createdAt }).execute();
+      if (firstAdminKey) await trx.insertInto('api_keys').values(apiKeyToRow(firstAdminKey)).execute();
+    });
+  }
+
+  async getOrganization(id: string): Promise<Organization | undefined> {
+    const row = await this.db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && { id: row.id, name: row.name, createdAt: Number(row.created_at) };
+  }
+
+  async addApiKey(key: ApiKey): Promise<boolean> {
+    const result = await this.db
+      .insertInto('api_keys')
+      .values(apiKeyToRow(key))
+      .onConflict((oc) => oc.column('hash').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async findApiKeyByHash(hash: string): Promise<ApiKey | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return row && apiKeyFromRow(row);
+  }
+
+  async countActiveAdminKeys(): Promise<number> {
+    const row = await this.db
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('kind', '=', 'admin')
+      .where('revoked_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  // Projects
+
+  async createProject(project: Project): Promise<void> {
+    await this.db
+      .insertInto('projects')
+      .values({
+        id: project.id,
+        org_id: project.orgId,
+        name: project.name,
+        external_key_id: project.externalKeyId,
+        created_at: project.createdAt,
+        archived_at: project.archivedAt,
+      })
+      .execute();
+  }
+
+  async getProject(orgId: string, id: string): Promise<Project | undefined> {
+    const row = await this.db
+      .selectFrom('projects')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && projectFromRow(row);
+  }
+
+  async listProjects(orgId: string, query: ProjectQuery): Promise<Page<Project> | 'unknown_cursor'> {
+    let select = this.db.selectFrom('projects').selectAll().where('org_id', '=', orgId);
+    if (!query.includeArchived) select = select.where('archived_at', 'is', null);
+    if (query.after !== undefined) {
+      const cursor = await this.db
+        .selectFrom('projects')
+        .select('seq')
+        .where('org_id', '=', orgId)
+        .where('id', '=', query.after)
+        .executeTakeFirst();
+      if (!cursor) return 'unknown_cursor';
+      select = select.where('seq', '>', cursor.seq);
+    }
+    const rows = await select
+      .orderBy('seq', 'asc')
+      .limit(query.limit + 1)
+      .execute();
+    return toPage(rows.map(projectFromRow), query.limit);
+  }
+
+  async updateProject(
+    orgId: string,
+    id: string,
+    patch: { name?: string; externalKeyId?: string | null },
+  ): Promise<Project | undefined> {
+    const changes: { name?: string; external_key_id?: string | null } = {};
+    if (patch.name !== undefined) changes.name = patch.name;
+    if (patch.externalKeyId !== undefined) changes.external_key_id = patch.externalKeyId;
+    if (Object.keys(changes).length === 0) return this.getProject(orgId, id);
+    const row = await this.db
+      .updateTable('projects')
+      .set(changes)
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row && projectFromRow(row);
+  }
+
+  async archiveProject(orgId: string, id: string, now: number): Promise<Project | undefined> {
+    const row = await this.db
+      .updateTable('projects')
+      .set((eb) => ({ archived_at: eb.fn.coalesce('archived_at', eb.val(now)) }))
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row && projectFromRow(row);
+  }
+
+  async createServiceAccount(
+    account: ServiceAccount,
+    key: ApiKey,
+  ): Promise<'created' | 'project_not_found' | 'project_archived'> {
+    return this.db.transaction().execute(async (trx) => {
+      const project = await this.lockedProjects(trx, account.orgId, [account.projectId]);
+      const found = project[0];
+      if (!found) return 'project_not_found';
+      if (found.archived_at !== null) return 'project_archived';
+      await trx
+        .insertInto('service_accounts')
+        .values({
+          id: account.id,
+          org_id: account.orgId,
+          project_id: account.projectId,
+          name: account.name,
+          created_at: account.createdAt,
+        })
+        .execute();
+      await trx.insertInto('api_keys').values(apiKeyToRow(key)).execute();
+      return 'created';
+    });
+  }
+
+  // Checkpoints
+
+  async registerCheckpoint(checkpoint: Checkpoint): Promise<RegisterResult> {
+    return this.db.transaction().execute(async (trx) => {
+      const [project] = await this.lockedProjects(trx, checkpoint.orgId, [checkpoint.projectId]);
+      if (!project) return { kind: 'project_not_found' };
+      if (project.archived_at !== null) return { kind: 'project_archived' };
+      await trx
+        .insertInto('checkpoints')
+        .values({
+          org_id: checkpoint.orgId,
+          name: checkpoint.name,
+          project_id: checkpoint.projectId,
+          created_at: checkpoint.createdAt,
+        })
+        .onConflict((oc) => oc.columns(['org_id', 'name']).doNothing())
+        .execute();
+      const row = await trx
+        .selectFrom('checkpoints')
+        .selectAll()
+        .where('org_id', '=', checkpoint.orgId)
+        .where('name', '=', checkpoint.name)
+        .executeTakeFirstOrThrow();
+      const stored = checkpointFromRow(row);
+      return stored.projectId === checkpoint.projectId
+        ? { kind: 'registered', checkpoint: stored }
+        : { kind: 'owned_by_other_project', checkpoint: stored };
+    });
+  }
+
+  async getCheckpoint(orgId: string, name: string): Promise<Checkpoint | undefined> {
+    const row = await this.db
+      .selectFrom('checkpoints')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row && checkpointFromRow(row);
+  }
+
+  async listCheckpoints(orgId: string, query: CheckpointQuery): Promise<Page<Checkpoint> | 'unknown_cursor'> {
+    let select = this.db.selectFrom('checkpoints').selectAll().where('org_id', '=', orgId);
+    if (query.projectId !== undefined) select = select.where('project_id', '=', query.projectId);
+    if (query.after !== undefined) {
+      const cursor = await this.db
+        .selectFrom('checkpoints')
+        .select('seq')
+        .where('org_id', '=', orgId)
+        .where('name', '=', query.after)
+        .executeTakeFirst();
+      if (!cursor) return 'unknown_cursor';
+      select = select.where('seq', '>', cursor.seq);
+    }
+    const rows = await select
+      .orderBy('seq', 'asc')
+      .limit(query.limit + 1)
+      .execute();
+    return toPage(rows.map(checkpointFromRow), query.limit);
+  }
+
+  async deleteCheckpoint(orgId: string, name: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('checkpoint_permissions')
+        .where('org_id', '=', orgId)
+        .where('checkpoint', '=', name)
+        .execute();
+      const result = await trx
+        .deleteFrom('checkpoints')
+        .where('org_id', '=', orgId)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  // Permissions
+
+  async grantPermissions(request: GrantRequest): Promise<Permission[] | GrantRefusal> {
+    const { orgId, checkpoint, projectIds } = request;
+    return this.db.transaction().execute(async (trx) => {
+      let checkpointRow = trx
+        .selectFrom('checkpoints')
+        .select('name')
+        .where('org_id', '=', orgId)
+        .where('name', '=', checkpoint);
+      if (this.traits.rowLocks) checkpointRow = checkpointRow.forShare();
+      if (!(await checkpointRow.executeTakeFirst())) return { kind: 'checkpoint_not_found' };
+
+      const projects = new Map((await this.lockedProjects(trx, orgId, projectIds)).map((p) => [p.id, p.archived_at]));
+      for (const projectId of projectIds) {
+        const archivedAt = projects.get(projectId);
+        if (archivedAt === undefined) return { kind: 'project_not_found', projectId };
+        if (archivedAt !== null) return { kind: 'project_archived', projectId };
+      }
+
+      // One statement, rows in request order: the database numbers them (seq) in that order, which
+      // is what makes "created by one request" list in request order. Existing grants are kept.
+      await trx
+        .insertInto('checkpoint_permissions')
+        .values(
+          projectIds.map((projectId) => ({
+            id: request.newPermissionId(),
+            org_id: orgId,
+            checkpoint,
+            project_id: projectId,
+            created_at: request.now,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['org_id', 'checkpoint', 'project_id']).doNothing())
+        .execute();
+
+      const rows = await trx
+        .selectFrom('checkpoint_permissions')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('checkpoint', '=', checkpoint)
+        .where('project_id', 'in', projectIds)
+        .execute();
+      const byProject = new Map(rows.map((row) => [row.project_id, permissionFromRow(row)]));
+      return projectIds.map((projectId) => {
+        const permission = byProject.get(projectId);
+        if (!permission) throw new Error(`grant of ${projectId} vanished inside its own transaction`);
+        return permission;
+      });
+    });
+  }
+
+  async listPermissions(
+    orgId: string,
+    checkpoint: string,
+    query: PermissionQuery,
+  ): Promise<Page<Permission> | 'unknown_cursor'> {
+    const descending = query.order === 'descending';
+    let select = this.db
+      .selectFrom('checkpoint_permissions')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('checkpoint', '=', checkpoint);
+    if (query.projectId !== undefined) select = select.where('project_id', '=', query.projectId);
+    if (query.after !== undefined) {
+      let cursor = this.db
+        .selectFrom('checkpoint_permissions')
+        .select('seq')
+        .where('org_id', '=', orgId)
+        .where('checkpoint', '=', checkpoint)
+        .where('id', '=', query.after);
+      if (query.projectId !== undefined) cursor = cursor.where('project_id', '=', query.projectId);
+      const found = await cursor.executeTakeFirst();
+      if (!found) return 'unknown_cursor';
+      select = select.where('seq', descending ? '<' : '>', found.seq);
+    }
+    const rows = await select
+      .orderBy('seq', descending ? 'desc' : 'asc')
+      .limit(query.limit + 1)
+      .execute();
+    return toPage(rows.map(permissionFromRow), query.limit);
+  }
+
+  async revokePermission(orgId: string, checkpoint: string, permissionId: string): Promise<Permission | undefined> {
+    const row = await this.db
+      .deleteFrom('checkpoint_permissions')
+      .where('org_id', '=', orgId)
+      .where('checkpoint', '=', checkpoint)
+      .where('id', '=', permissionId)
+      .returningAll()
+      .executeTakeFirst();
+    return row && permissionFromRow(row);
+  }
+
+  /** The org's projects among `ids`, share-locked until the transaction ends where the dialect has row locks. */
+  private async lockedProjects(trx: Transaction<Database>, orgId: string, ids: string[]) {
+    let select = trx
+      .selectFrom('projects')
+      .select(['id', 'archived_at'])
+      .where('org_id', '=', orgId)
+      .where('id', 'in', ids);
+    if (this.traits.rowLocks) select = select.forShare();
+    return select.execute();
+  }
+}
+
+/** Rows were fetched with `limit + 1`: the extra row only says whether there is more. */
+function toPage<T>(items: T[], limit: number): Page<T> {
+  return items.length > limit ? { items: items.slice(0, limit), hasMore: true } : { items, hasMore: false };
+}
