@@ -10,7 +10,7 @@ import { metaRoutes } from './http/routes/meta.ts';
 import { permissionRoutes } from './http/routes/permissions.ts';
 import { projectRoutes } from './http/routes/projects.ts';
 import { LIMITS, SHARED_SCHEMAS } from './http/schemas.ts';
-import { addSharedSchema, validatorCompiler } from './http/validation.ts';
+import { createValidatorCompiler } from './http/validation.ts';
 import { type Clock, systemClock } from './ids.ts';
 import type { Store } from './storage/store.ts';
 
@@ -38,11 +38,8 @@ export async function buildApp({ store, clock = systemClock, logger, version = '
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setValidatorCompiler(validatorCompiler);
-  for (const schema of SHARED_SCHEMAS) {
-    app.addSchema(schema);
-    addSharedSchema(schema);
-  }
+  app.setValidatorCompiler(createValidatorCompiler(SHARED_SCHEMAS));
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

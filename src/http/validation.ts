@@ -7,16 +7,17 @@ import { type ApiError, badRequest } from '../errors.ts';
  * becomes 10). JSON bodies are not: coercion would quietly turn `"project_ids": "proj_x"` into an
  * array, where OpenAI answers 400. Neither removes unknown body fields: they are rejected.
  */
-const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false });
-const coercing = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false });
-
-export function addSharedSchema(schema: object) {
-  strict.addSchema(schema);
-  coercing.addSchema(schema);
+export function createValidatorCompiler(sharedSchemas: readonly object[]): FastifySchemaCompiler<unknown> {
+  const options = {
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: false,
+    schemas: [...sharedSchemas],
+  } as const;
+  const strict = new Ajv({ ...options, coerceTypes: false });
+  const coercing = new Ajv({ ...options, coerceTypes: true });
+  return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as object);
 }
-
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? strict : coercing).compile(schema as object);
 
 /** The first validation failure as OpenAI's 400, naming the field at fault in `param`. */
 export function validationError(errors: ErrorObject[], context: string | undefined): ApiError {
