@@ -8,14 +8,9 @@ import { type ApiError, badRequest } from '../errors.ts';
  * array, where OpenAI answers 400. Neither removes unknown body fields: they are rejected.
  */
 export function createValidatorCompiler(sharedSchemas: readonly object[]): FastifySchemaCompiler<unknown> {
-  const options = {
-    useDefaults: true,
-    removeAdditional: false,
-    allErrors: false,
-    schemas: [...sharedSchemas],
-  } as const;
-  const strict = new Ajv({ ...options, coerceTypes: false });
-  const coercing = new Ajv({ ...options, coerceTypes: true });
+  const options = { useDefaults: true, removeAdditional: false, allErrors: false } as const;
+  const strict = new Ajv({ ...options, coerceTypes: false, schemas: [...sharedSchemas] });
+  const coercing = new Ajv({ ...options, coerceTypes: true, schemas: [...sharedSchemas] });
   return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as object);
 }
 
