@@ -48,7 +48,14 @@ export const SETTINGS = [
     flag: '--pg-statement-timeout-ms <ms>',
     env: 'FTSHARE_PG_STATEMENT_TIMEOUT_MS',
     default: '5000',
-    help: 'PostgreSQL statement timeout (0 = none)',
+    help: 'PostgreSQL statement timeout (0 = none); the client gives up 1 s later on an unreachable server',
+  },
+  {
+    key: 'pgConnectTimeoutMs',
+    flag: '--pg-connect-timeout-ms <ms>',
+    env: 'FTSHARE_PG_CONNECT_TIMEOUT_MS',
+    default: '5000',
+    help: 'how long opening (or waiting for) a PostgreSQL connection may take before a request answers 503',
   },
   {
     key: 'pgTls',
@@ -77,6 +84,7 @@ const ConfigSchema = Type.Object({
   logLevel: Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   pgPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
   pgStatementTimeoutMs: Type.Integer({ minimum: 0 }),
+  pgConnectTimeoutMs: Type.Integer({ minimum: 1 }),
   pgTls: Enum(['disable', 'require', 'verify-full']),
   shutdownTimeoutMs: Type.Integer({ minimum: 0 }),
 });

@@ -20,7 +20,13 @@ export async function serve(config: Config): Promise<void> {
     redact: { paths: ['req.headers.authorization', '*.authorization', '*.adminKey'], censor: '[redacted]' },
   });
   const store = await openStore(
-    storeOptions(config, (error) => logger.warn({ err: error }, 'idle store connection failed')),
+    // Message and code only: pg attaches its whole client object to these errors.
+    storeOptions(config, (error) =>
+      logger.warn(
+        { err: { message: error.message, code: (error as { code?: unknown }).code } },
+        'idle store connection failed',
+      ),
+    ),
   );
 
   const bootstrap = await bootstrapAdminKey(store, systemClock, config.adminKey);
@@ -56,9 +62,21 @@ export async function serve(config: Config): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     force.unref();
-    await app.close();
-    await store.close();
-    logger.info('stopped');
+    // app.close() closes the connections idle at that moment; a keep-alive connection whose request
+    // was in flight becomes idle only when its response is sent, and would then hold the close open
+    // until its keep-alive timeout. Closing idle connections until the server is closed ends each
+    // one as soon as its last response is out.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    try {
+      await app.close();
+      await store.close();
+      logger.info('stopped');
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exitCode = 1;
+    } finally {
+      clearInterval(sweep);
+    }
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -10,6 +10,7 @@ export function storeOptions(config: Config, onIdleError?: (error: Error) => voi
     db: config.db,
     poolSize: config.pgPoolSize,
     statementTimeoutMs: config.pgStatementTimeoutMs,
+    connectTimeoutMs: config.pgConnectTimeoutMs,
     tls: config.pgTls,
     ...(onIdleError ? { onIdleError } : {}),
   };

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrationsFor } from './migrations.ts';
@@ -7,7 +8,10 @@ import { SqlStore } from './sql-store.ts';
 export type PostgresOptions = {
   url: string;
   poolSize: number;
+  /** Server-side statement timeout; the client gives up a second later (an unreachable server). 0 = none. */
   statementTimeoutMs: number;
+  /** How long opening a connection, or waiting for a free one, may take before the request answers 503. */
+  connectTimeoutMs?: number;
   /** `disable`, `require` (encrypted, unverified) or `verify-full` (encrypted, certificate checked). */
   tls: 'disable' | 'require' | 'verify-full';
   /** Called when an idle pooled connection fails, e.g. while the database restarts. */
@@ -19,6 +23,32 @@ const MIGRATION_LOCK_KEY = 7_384_112_905;
 
 const INT8_OID = 20;
 
+/** How much longer than the statement timeout the client waits for an answer before giving up on the server. */
+const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
+
+const READ_TIMEOUT = 'Query read timeout';
+
+/**
+ * pg's client-side `query_timeout` rejects the caller but leaves the query outstanding on the
+ * connection, which then goes back to the pool stuck behind it — on a network that drops packets,
+ * for good. This client ends its connection instead, so the pool discards it and opens a new one.
+ */
+class GuardedClient extends pg.Client {
+  constructor(config?: pg.ClientConfig) {
+    super(config);
+    const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+    const guarded = (...args: unknown[]) => {
+      const result = query(...args);
+      if (!(result instanceof Promise)) return result;
+      return result.catch((error: unknown) => {
+        if (error instanceof Error && error.message === READ_TIMEOUT) void this.end().catch(() => {});
+        throw error;
+      });
+    };
+    (this as unknown as { query: typeof guarded }).query = guarded;
+  }
+}
+
 /**
  * The multi-replica store: many server processes over one PostgreSQL database.
  *
@@ -26,6 +56,9 @@ const INT8_OID = 20;
  *   counters, far below 2^53, and the domain wants numbers on both stores.
  * - A grant share-locks the rows it checked, because Postgres runs writers concurrently.
  * - Migrations run under a session advisory lock, so replicas starting together migrate once.
+ * - A database that stops, restarts or stops answering makes requests fail fast with errors
+ *   `isUnavailableError` recognises (503), never crashes the process, and the pool reconnects
+ *   by itself once it is back.
  */
 export class PostgresStore extends SqlStore {
   private constructor(db: Kysely<Database>) {
@@ -34,10 +67,14 @@ export class PostgresStore extends SqlStore {
 
   static open(options: PostgresOptions): PostgresStore {
     const pool = new pg.Pool({
+      Client: GuardedClient as unknown as new () => pg.ClientBase,
       connectionString: options.url,
       max: options.poolSize,
       statement_timeout: options.statementTimeoutMs,
-      connectionTimeoutMillis: 5_000,
+      ...(options.statementTimeoutMs > 0
+        ? { query_timeout: options.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS }
+        : {}),
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       ssl: options.tls === 'disable' ? false : { rejectUnauthorized: options.tls === 'verify-full' },
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -46,12 +83,26 @@ export class PostgresStore extends SqlStore {
     });
     // Without a listener, an idle connection dropped by a database restart would crash the process.
     pool.on('error', (error) => options.onIdleError?.(error));
+    // The pool listens only while a connection is idle. One that dies while checked out (mid-query,
+    // or mid-transaction between statements) also emits 'error', and unheard it would crash the
+    // process; the query that was using it fails with the same error, which answers 503.
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     return new PostgresStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
   }
 
   async migrate(): Promise<void> {
     await this.db.connection().execute(async (connection) => {
-      await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(connection);
+      // Polled rather than awaited in pg_advisory_lock: while another replica migrates, a wait
+      // longer than the statement timeout would fail this replica's start.
+      for (;;) {
+        const { rows } = await sql<{
+          locked: boolean;
+        }>`select pg_try_advisory_lock(${MIGRATION_LOCK_KEY}) as locked`.execute(connection);
+        if (rows[0]?.locked) break;
+        await sleep(50 + Math.floor(Math.random() * 50));
+      }
       try {
         const migrator = new Migrator({ db: connection, provider: migrationsFor('postgres') });
         const { error } = await migrator.migrateToLatest();
@@ -65,16 +116,20 @@ export class PostgresStore extends SqlStore {
   isUnavailableError(error: unknown): boolean {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
     if (typeof code === 'string') {
-      // Class 08: connection exception; 57P0x: the server is shutting down or starting;
-      // 53300: too many connections; and the socket errors of an unreachable host.
-      if (code.startsWith('08') || code.startsWith('57P') || code === '53300') return true;
+      // Class 08: connection exception; 57P0x: the server is shutting down or starting; 53300:
+      // too many connections; 57014: statement timeout (the database is too busy to answer in
+      // time); 40001/40P01: a serialization failure or deadlock, which a retry resolves; and the
+      // socket errors of an unreachable host.
+      if (code.startsWith('08') || code.startsWith('57P') || ['53300', '57014', '40001', '40P01'].includes(code)) {
+        return true;
+      }
       if (['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'].includes(code)) {
         return true;
       }
     }
     return (
       typeof message === 'string' &&
-      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout/.test(
         message,
       )
     );
