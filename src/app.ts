@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { installAuth } from './http/auth.ts';
 import type { App } from './http/deps.ts';
-import { installErrorHandling } from './http/error-handler.ts';
+import { installErrorHandling, routingError } from './http/error-handler.ts';
 import { installOpenApi } from './http/openapi.ts';
 import { checkpointRoutes } from './http/routes/checkpoints.ts';
 import { metaRoutes } from './http/routes/meta.ts';
@@ -33,6 +33,8 @@ export async function buildApp({ store, clock = systemClock, logger, version = '
     // Checkpoint names reach validation (and its 400) at any length a URL can carry, instead of
     // find-my-way's default 100-character cut-off answering a misleading 404.
     routerOptions: { maxParamLength: 16 * 1024 },
+    // Malformed percent-encoding is refused before routing: still the OpenAI envelope, with a request id.
+    frameworkErrors: routingError,
     genReqId: () => `req_${randomBytes(12).toString('hex')}`,
     // One access line per request (below) instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),

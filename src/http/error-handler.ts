@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, badRequest, serverError, storeUnavailable, unknownUrl } from '../errors.ts';
 import type { Store } from '../storage/store.ts';
 import { validationError } from './validation.ts';
@@ -32,6 +32,30 @@ function frameworkError(error: FastifyError): ApiError | undefined {
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return badRequest(error.message, null);
   return undefined;
+}
+
+/**
+ * Fastify's `frameworkErrors` option: failures found before routing (a malformed percent-encoding,
+ * an over-long path parameter) bypass the error handler and would answer Fastify's own JSON with no
+ * request id. They answer the OpenAI envelope too (CONTRACT §3).
+ */
+export function routingError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const path = request.url.split('?')[0] ?? request.url;
+  const status = error.statusCode ?? 400;
+  const apiError =
+    status >= 500
+      ? serverError()
+      : new ApiError(
+          status,
+          'invalid_request_error',
+          error.code === 'FST_ERR_BAD_URL'
+            ? `Invalid URL (${request.method} ${path}): it is not validly percent-encoded.`
+            : `Invalid URL (${request.method} ${path}): a path segment is too long.`,
+          null,
+          'invalid_value',
+        );
+  if (status >= 500) request.log.error({ err: error }, 'routing error');
+  reply.code(apiError.status).header('x-request-id', request.id).send(apiError.toEnvelope());
 }
 
 /** One handler for every failure, so every non-2xx is the OpenAI envelope (CONTRACT §3). */

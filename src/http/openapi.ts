@@ -35,5 +35,29 @@ export async function installOpenApi(app: FastifyInstance, version: string): Pro
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
+    transformObject: (documentObject) => {
+      if (!('openapiObject' in documentObject)) return documentObject.swaggerObject;
+      optionalDefaultedQueryParameters(documentObject.openapiObject as OpenApiPaths);
+      return documentObject.openapiObject;
+    },
   });
+}
+
+type OpenApiPaths = {
+  paths?: Record<string, Record<string, { parameters?: { in?: string; required?: boolean; schema?: object }[] }>>;
+};
+
+/**
+ * Query parameters with a default (`limit`, `order`, `include_archived`) are in the TypeBox
+ * object's `required` so handlers see them filled in; on the wire they are optional, and the
+ * document must say so, or generated clients would have to send them.
+ */
+function optionalDefaultedQueryParameters(document: OpenApiPaths): void {
+  for (const operations of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(operations)) {
+      for (const parameter of operation.parameters ?? []) {
+        if (parameter.in === 'query' && parameter.schema && 'default' in parameter.schema) parameter.required = false;
+      }
+    }
+  }
 }

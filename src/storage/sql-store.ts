@@ -3,6 +3,7 @@ import { apiKeyFromRow, apiKeyToRow, checkpointFromRow, permissionFromRow, proje
 import type { Database } from './schema.ts';
 import type {
   ApiKey,
+  BulkRecords,
   Checkpoint,
   CheckpointQuery,
   GrantRefusal,
@@ -23,7 +24,8 @@ export type DialectTraits = {
   kind: Store['kind'];
   /**
    * Postgres runs writers concurrently, so a grant locks the checkpoint and project rows it checked
-   * (`FOR SHARE`) until it commits: an archive or delete cannot slip between check and insert.
+   * (checkpoint `FOR NO KEY UPDATE`, projects `FOR SHARE`) until it commits: an archive or delete
+   * cannot slip between check and insert.
    * SQLite runs one write transaction at a time, which gives the same guarantee without locks.
    */
   rowLocks: boolean;
@@ -193,6 +195,17 @@ export abstract class SqlStore implements Store {
 
   async registerCheckpoint(checkpoint: Checkpoint): Promise<RegisterResult> {
     return this.db.transaction().execute(async (trx) => {
+      // Registering again with the same owner returns it (CONTRACT §6), even once that owner is
+      // archived: nothing new is owned.
+      const existing = await trx
+        .selectFrom('checkpoints')
+        .selectAll()
+        .where('org_id', '=', checkpoint.orgId)
+        .where('name', '=', checkpoint.name)
+        .executeTakeFirst();
+      if (existing?.project_id === checkpoint.projectId) {
+        return { kind: 'registered', checkpoint: checkpointFromRow(existing) };
+      }
       const [project] = await this.lockedProjects(trx, checkpoint.orgId, [checkpoint.projectId]);
       if (!project) return { kind: 'project_not_found' };
       if (project.archived_at !== null) return { kind: 'project_archived' };
@@ -251,6 +264,17 @@ export abstract class SqlStore implements Store {
 
   async deleteCheckpoint(orgId: string, name: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
+      // Lock the checkpoint before its permissions, in the order a grant takes them: deleting
+      // permissions first deadlocks against a grant that holds the checkpoint and re-inserts one.
+      if (this.traits.rowLocks) {
+        await trx
+          .selectFrom('checkpoints')
+          .select('name')
+          .where('org_id', '=', orgId)
+          .where('name', '=', name)
+          .forUpdate()
+          .execute();
+      }
       await trx
         .deleteFrom('checkpoint_permissions')
         .where('org_id', '=', orgId)
@@ -275,7 +299,9 @@ export abstract class SqlStore implements Store {
         .select('name')
         .where('org_id', '=', orgId)
         .where('name', '=', checkpoint);
-      if (this.traits.rowLocks) checkpointRow = checkpointRow.forShare();
+      // FOR NO KEY UPDATE, not FOR SHARE: grants of one checkpoint take turns. Run side by side,
+      // two grants of overlapping projects in different orders deadlock on the unique index.
+      if (this.traits.rowLocks) checkpointRow = checkpointRow.forNoKeyUpdate();
       if (!(await checkpointRow.executeTakeFirst())) return { kind: 'checkpoint_not_found' };
 
       const projects = new Map((await this.lockedProjects(trx, orgId, projectIds)).map((p) => [p.id, p.archived_at]));
@@ -359,6 +385,50 @@ export abstract class SqlStore implements Store {
     return row && permissionFromRow(row);
   }
 
+  // Bulk loading
+
+  async bulkInsert(records: BulkRecords): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (const chunk of chunks(records.projects ?? [])) {
+        await trx
+          .insertInto('projects')
+          .values(
+            chunk.map((p) => ({
+              id: p.id,
+              org_id: p.orgId,
+              name: p.name,
+              external_key_id: p.externalKeyId,
+              created_at: p.createdAt,
+              archived_at: p.archivedAt,
+            })),
+          )
+          .execute();
+      }
+      for (const chunk of chunks(records.checkpoints ?? [])) {
+        await trx
+          .insertInto('checkpoints')
+          .values(
+            chunk.map((c) => ({ org_id: c.orgId, name: c.name, project_id: c.projectId, created_at: c.createdAt })),
+          )
+          .execute();
+      }
+      for (const chunk of chunks(records.permissions ?? [])) {
+        await trx
+          .insertInto('checkpoint_permissions')
+          .values(
+            chunk.map((p) => ({
+              id: p.id,
+              org_id: p.orgId,
+              checkpoint: p.checkpoint,
+              project_id: p.projectId,
+              created_at: p.createdAt,
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
   /** The org's projects among `ids`, share-locked until the transaction ends where the dialect has row locks. */
   private async lockedProjects(trx: Transaction<Database>, orgId: string, ids: string[]) {
     let select = trx
@@ -369,6 +439,11 @@ export abstract class SqlStore implements Store {
     if (this.traits.rowLocks) select = select.forShare();
     return select.execute();
   }
+}
+
+/** Multi-row inserts of at most 500 rows: under both dialects' bound-parameter limits at 6 columns. */
+function* chunks<T>(items: readonly T[], size = 500): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
 /** Rows were fetched with `limit + 1`: the extra row only says whether there is more. */

@@ -140,4 +140,18 @@ export interface Store {
   ): Promise<Page<Permission> | 'unknown_cursor'>;
   /** The removed permission, or undefined when it is absent or belongs to another checkpoint. */
   revokePermission(orgId: string, checkpoint: string, permissionId: string): Promise<Permission | undefined>;
+
+  // Bulk loading (seeding, imports, the benchmark)
+  /**
+   * Inserts the records exactly as given (ids and timestamps included) in one transaction, projects
+   * first, then checkpoints, then permissions (numbered in array order). None of the checks of
+   * `grantPermissions` run; the schema's constraints still do, so a bad batch fails whole.
+   */
+  bulkInsert(records: BulkRecords): Promise<void>;
 }
+
+export type BulkRecords = {
+  projects?: readonly Project[];
+  checkpoints?: readonly Checkpoint[];
+  permissions?: readonly Permission[];
+};
