@@ -74,7 +74,16 @@ export function postgresProblem(): Promise<string | null> {
 export async function backends(): Promise<Backend[]> {
   const problem = await postgresProblem();
   if (problem === null) return [sqliteBackend, postgresBackend];
-  const why = `PostgreSQL at ${PG_ADMIN_URL} is not reachable (${problem}): the PostgreSQL runs of this suite were NOT run`;
+  reportPostgresNotRun(problem, 'the PostgreSQL runs of this suite');
+  return [sqliteBackend];
+}
+
+/**
+ * Registers the test that reports `what` as not run because PostgreSQL is unreachable: skipped
+ * (with the reason in the runner's summary) outside CI, failing with CI=true.
+ */
+export function reportPostgresNotRun(problem: string, what: string): void {
+  const why = `PostgreSQL at ${PG_ADMIN_URL} is not reachable (${problem}): ${what} were NOT run`;
   if (process.env.CI === 'true') {
     test('postgres backend is reachable (required in CI)', () => {
       throw new Error(why);
@@ -82,7 +91,14 @@ export async function backends(): Promise<Backend[]> {
   } else {
     test('postgres backend', { skip: why }, () => {});
   }
-  return [sqliteBackend];
+}
+
+/** The PostgreSQL backend alone, or null (after reporting it) when PostgreSQL is unreachable. */
+export async function postgresOnly(what: string): Promise<Backend | null> {
+  const problem = await postgresProblem();
+  if (problem === null) return postgresBackend;
+  reportPostgresNotRun(problem, what);
+  return null;
 }
 
 /** A migrated store on a fresh database of `backend`, and how to dispose of both. */

@@ -22,6 +22,8 @@ export async function startServer(options: {
   adminKey?: string;
   env?: Record<string, string>;
   args?: string[];
+  /** How long to wait for "listening" (default 30 s); more when many servers start at once. */
+  startTimeoutMs?: number;
 }): Promise<RunningServer> {
   const args = ['--import', 'tsx', 'src/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'];
   const child = spawn(process.execPath, [...args, ...(options.args ?? [])], {
@@ -44,7 +46,11 @@ export async function startServer(options: {
   const exited = once(child, 'exit');
 
   const baseURL = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${output}`)), 30_000);
+    const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // the caller gets no handle to stop it with
+      reject(new Error(`server did not start in ${startTimeoutMs / 1000} s:\n${output}`));
+    }, startTimeoutMs);
     const check = () => {
       const match = /listening on (http:\/\/\S+\/v1)/.exec(output);
       if (match?.[1]) {
