@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { installAuth } from './http/auth.ts';
@@ -11,7 +10,7 @@ import { permissionRoutes } from './http/routes/permissions.ts';
 import { projectRoutes } from './http/routes/projects.ts';
 import { LIMITS, SHARED_SCHEMAS } from './http/schemas.ts';
 import { createValidatorCompiler } from './http/validation.ts';
-import { type Clock, systemClock } from './ids.ts';
+import { type Clock, newId, systemClock } from './ids.ts';
 import type { Store } from './storage/store.ts';
 
 export type AppOptions = {
@@ -35,7 +34,7 @@ export async function buildApp({ store, clock = systemClock, logger, version = '
     routerOptions: { maxParamLength: 16 * 1024 },
     // Malformed percent-encoding is refused before routing: still the OpenAI envelope, with a request id.
     frameworkErrors: routingError,
-    genReqId: () => `req_${randomBytes(12).toString('hex')}`,
+    genReqId: newId.request,
     // One access line per request (below) instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -27,6 +27,17 @@ export function randomBase62(length: number): string {
   return out;
 }
 
+/** `bytes` random bytes as hex, from the same pool. */
+export function randomHex(bytes: number): string {
+  if (pool.length - poolOffset < bytes) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return hex;
+}
+
 /** Every id prefix ftshare mints; OpenAI's where OpenAI has one. */
 export const newId = {
   organization: () => `org-${randomBase62(24)}`,
@@ -34,6 +45,8 @@ export const newId = {
   permission: () => `cp_${randomBase62(24)}`,
   apiKey: () => `key_${randomBase62(16)}`,
   serviceAccount: () => `svc_acct_${randomBase62(24)}`,
+  /** The `x-request-id` of every response. */
+  request: () => `req_${randomHex(12)}`,
 } as const;
 
 /** The application's clock, injected so tests can pin time; it yields Unix seconds as the wire wants. */

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { apiKeyFromRow, apiKeyToRow, checkpointFromRow, permissionFromRow, projectFromRow } from './rows.ts';
 import type { Database } from './schema.ts';
 import type {
@@ -18,6 +18,7 @@ import type {
   ServiceAccount,
   Store,
 } from './store.ts';
+import { Templates } from './templates.ts';
 
 /** What differs between the SQL dialects, decided by the adapter that opens the database. */
 export type DialectTraits = {
@@ -34,6 +35,8 @@ export type DialectTraits = {
 /** The Store over any Kysely dialect; everything dialect-specific comes in through `traits`. */
 export abstract class SqlStore implements Store {
   readonly kind: Store['kind'];
+  /** The queries every request runs, compiled once (see templates.ts). */
+  private readonly templates = new Templates();
 
   protected constructor(
     protected readonly db: Kysely<Database>,
@@ -77,7 +80,9 @@ export abstract class SqlStore implements Store {
   }
 
   async findApiKeyByHash(hash: string): Promise<ApiKey | undefined> {
-    const row = await this.db.selectFrom('api_keys').selectAll().where('hash', '=', hash).executeTakeFirst();
+    const [row] = await this.templates
+      .get('apiKeyByHash', (p) => this.db.selectFrom('api_keys').selectAll().where('hash', '=', p<string>('hash')))
+      .run(this.db, { hash });
     return row && apiKeyFromRow(row);
   }
 
@@ -130,10 +135,7 @@ export abstract class SqlStore implements Store {
       if (!cursor) return 'unknown_cursor';
       select = select.where('seq', '>', cursor.seq);
     }
-    const rows = await select
-      .orderBy('seq', 'asc')
-      .limit(query.limit + 1)
-      .execute();
+    const rows = await select.orderBy('seq', 'asc').limit(pageLimit(query.limit)).execute();
     return toPage(rows.map(projectFromRow), query.limit);
   }
 
@@ -233,12 +235,15 @@ export abstract class SqlStore implements Store {
   }
 
   async getCheckpoint(orgId: string, name: string): Promise<Checkpoint | undefined> {
-    const row = await this.db
-      .selectFrom('checkpoints')
-      .selectAll()
-      .where('org_id', '=', orgId)
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const [row] = await this.templates
+      .get('checkpoint', (p) =>
+        this.db
+          .selectFrom('checkpoints')
+          .selectAll()
+          .where('org_id', '=', p<string>('orgId'))
+          .where('name', '=', p<string>('name')),
+      )
+      .run(this.db, { orgId, name });
     return row && checkpointFromRow(row);
   }
 
@@ -255,10 +260,7 @@ export abstract class SqlStore implements Store {
       if (!cursor) return 'unknown_cursor';
       select = select.where('seq', '>', cursor.seq);
     }
-    const rows = await select
-      .orderBy('seq', 'asc')
-      .limit(query.limit + 1)
-      .execute();
+    const rows = await select.orderBy('seq', 'asc').limit(pageLimit(query.limit)).execute();
     return toPage(rows.map(checkpointFromRow), query.limit);
   }
 
@@ -294,15 +296,17 @@ export abstract class SqlStore implements Store {
   async grantPermissions(request: GrantRequest): Promise<Permission[] | GrantRefusal> {
     const { orgId, checkpoint, projectIds } = request;
     return this.db.transaction().execute(async (trx) => {
-      let checkpointRow = trx
-        .selectFrom('checkpoints')
-        .select('name')
-        .where('org_id', '=', orgId)
-        .where('name', '=', checkpoint);
-      // FOR NO KEY UPDATE, not FOR SHARE: grants of one checkpoint take turns. Run side by side,
-      // two grants of overlapping projects in different orders deadlock on the unique index.
-      if (this.traits.rowLocks) checkpointRow = checkpointRow.forNoKeyUpdate();
-      if (!(await checkpointRow.executeTakeFirst())) return { kind: 'checkpoint_not_found' };
+      const checkpointRow = this.templates.get('grantCheckpoint', (p) => {
+        const select = trx
+          .selectFrom('checkpoints')
+          .select('name')
+          .where('org_id', '=', p<string>('orgId'))
+          .where('name', '=', p<string>('checkpoint'));
+        // FOR NO KEY UPDATE, not FOR SHARE: grants of one checkpoint take turns. Run side by side,
+        // two grants of overlapping projects in different orders deadlock on the unique index.
+        return this.traits.rowLocks ? select.forNoKeyUpdate() : select;
+      });
+      if ((await checkpointRow.run(trx, { orgId, checkpoint })).length === 0) return { kind: 'checkpoint_not_found' };
 
       const projects = new Map((await this.lockedProjects(trx, orgId, projectIds)).map((p) => [p.id, p.archived_at]));
       for (const projectId of projectIds) {
@@ -313,27 +317,43 @@ export abstract class SqlStore implements Store {
 
       // One statement, rows in request order: the database numbers them (seq) in that order, which
       // is what makes "created by one request" list in request order. Existing grants are kept.
-      await trx
-        .insertInto('checkpoint_permissions')
-        .values(
-          projectIds.map((projectId) => ({
-            id: request.newPermissionId(),
-            org_id: orgId,
-            checkpoint,
-            project_id: projectId,
-            created_at: request.now,
-          })),
+      const n = projectIds.length;
+      const values: Record<string, unknown> = { orgId, checkpoint, now: request.now };
+      projectIds.forEach((projectId, i) => {
+        values[`id${i}`] = request.newPermissionId();
+        values[`project${i}`] = projectId;
+      });
+      await this.templates
+        .get(`grantInsert:${n}`, (p) =>
+          trx
+            .insertInto('checkpoint_permissions')
+            .values(
+              Array.from({ length: n }, (_, i) => ({
+                id: p<string>(`id${i}`),
+                org_id: p<string>('orgId'),
+                checkpoint: p<string>('checkpoint'),
+                project_id: p<string>(`project${i}`),
+                created_at: p<number>('now'),
+              })),
+            )
+            .onConflict((oc) => oc.columns(['org_id', 'checkpoint', 'project_id']).doNothing()),
         )
-        .onConflict((oc) => oc.columns(['org_id', 'checkpoint', 'project_id']).doNothing())
-        .execute();
+        .run(trx, values);
 
-      const rows = await trx
-        .selectFrom('checkpoint_permissions')
-        .selectAll()
-        .where('org_id', '=', orgId)
-        .where('checkpoint', '=', checkpoint)
-        .where('project_id', 'in', projectIds)
-        .execute();
+      const rows = await this.templates
+        .get(`grantRows:${n}`, (p) =>
+          trx
+            .selectFrom('checkpoint_permissions')
+            .selectAll()
+            .where('org_id', '=', p<string>('orgId'))
+            .where('checkpoint', '=', p<string>('checkpoint'))
+            .where(
+              'project_id',
+              'in',
+              Array.from({ length: n }, (_, i) => p<string>(`project${i}`)),
+            ),
+        )
+        .run(trx, values);
       const byProject = new Map(rows.map((row) => [row.project_id, permissionFromRow(row)]));
       return projectIds.map((projectId) => {
         const permission = byProject.get(projectId);
@@ -349,39 +369,58 @@ export abstract class SqlStore implements Store {
     query: PermissionQuery,
   ): Promise<Page<Permission> | 'unknown_cursor'> {
     const descending = query.order === 'descending';
-    let select = this.db
-      .selectFrom('checkpoint_permissions')
-      .selectAll()
-      .where('org_id', '=', orgId)
-      .where('checkpoint', '=', checkpoint);
-    if (query.projectId !== undefined) select = select.where('project_id', '=', query.projectId);
+    const byProject = query.projectId !== undefined;
+    const values: Record<string, unknown> = { orgId, checkpoint, projectId: query.projectId, after: query.after };
     if (query.after !== undefined) {
-      let cursor = this.db
-        .selectFrom('checkpoint_permissions')
-        .select('seq')
-        .where('org_id', '=', orgId)
-        .where('checkpoint', '=', checkpoint)
-        .where('id', '=', query.after);
-      if (query.projectId !== undefined) cursor = cursor.where('project_id', '=', query.projectId);
-      const found = await cursor.executeTakeFirst();
+      const [found] = await this.templates
+        .get(`permissionCursor:${byProject}`, (p) => {
+          const cursor = this.db
+            .selectFrom('checkpoint_permissions')
+            .select('seq')
+            .where('org_id', '=', p<string>('orgId'))
+            .where('checkpoint', '=', p<string>('checkpoint'))
+            .where('id', '=', p<string>('after'));
+          return byProject ? cursor.where('project_id', '=', p<string>('projectId')) : cursor;
+        })
+        .run(this.db, values);
       if (!found) return 'unknown_cursor';
-      select = select.where('seq', descending ? '<' : '>', found.seq);
+      values.seq = found.seq;
     }
-    const rows = await select
-      .orderBy('seq', descending ? 'desc' : 'asc')
-      .limit(query.limit + 1)
-      .execute();
-    return toPage(rows.map(permissionFromRow), query.limit);
+    const after = query.after !== undefined;
+    const rows = await this.templates
+      .get(`permissionPage:${descending}:${byProject}:${after}:${query.limit}`, (p) => {
+        let select = this.db
+          .selectFrom('checkpoint_permissions')
+          .select(['id', 'project_id', 'created_at'])
+          .where('org_id', '=', p<string>('orgId'))
+          .where('checkpoint', '=', p<string>('checkpoint'));
+        if (byProject) select = select.where('project_id', '=', p<string>('projectId'));
+        if (after) select = select.where('seq', descending ? '<' : '>', p<number>('seq'));
+        return select.orderBy('seq', descending ? 'desc' : 'asc').limit(pageLimit(query.limit));
+      })
+      .run(this.db, values);
+    // org_id and checkpoint are the query's own: not read back, one string conversion less per column.
+    const items = rows.map((row) => ({
+      id: row.id,
+      orgId,
+      checkpoint,
+      projectId: row.project_id,
+      createdAt: Number(row.created_at),
+    }));
+    return toPage(items, query.limit);
   }
 
   async revokePermission(orgId: string, checkpoint: string, permissionId: string): Promise<Permission | undefined> {
-    const row = await this.db
-      .deleteFrom('checkpoint_permissions')
-      .where('org_id', '=', orgId)
-      .where('checkpoint', '=', checkpoint)
-      .where('id', '=', permissionId)
-      .returningAll()
-      .executeTakeFirst();
+    const [row] = await this.templates
+      .get('revokePermission', (p) =>
+        this.db
+          .deleteFrom('checkpoint_permissions')
+          .where('org_id', '=', p<string>('orgId'))
+          .where('checkpoint', '=', p<string>('checkpoint'))
+          .where('id', '=', p<string>('permissionId'))
+          .returningAll(),
+      )
+      .run(this.db, { orgId, checkpoint, permissionId });
     return row && permissionFromRow(row);
   }
 
@@ -431,19 +470,41 @@ export abstract class SqlStore implements Store {
 
   /** The org's projects among `ids`, share-locked until the transaction ends where the dialect has row locks. */
   private async lockedProjects(trx: Transaction<Database>, orgId: string, ids: string[]) {
-    let select = trx
-      .selectFrom('projects')
-      .select(['id', 'archived_at'])
-      .where('org_id', '=', orgId)
-      .where('id', 'in', ids);
-    if (this.traits.rowLocks) select = select.forShare();
-    return select.execute();
+    const values: Record<string, unknown> = { orgId };
+    ids.forEach((id, i) => {
+      values[`id${i}`] = id;
+    });
+    return this.templates
+      .get(`lockedProjects:${ids.length}`, (p) => {
+        const select = trx
+          .selectFrom('projects')
+          .select(['id', 'archived_at'])
+          .where('org_id', '=', p<string>('orgId'))
+          .where(
+            'id',
+            'in',
+            ids.map((_, i) => p<string>(`id${i}`)),
+          );
+        return this.traits.rowLocks ? select.forShare() : select;
+      })
+      .run(trx, values);
   }
 }
 
 /** Multi-row inserts of at most 500 rows: under both dialects' bound-parameter limits at 6 columns. */
 function* chunks<T>(items: readonly T[], size = 500): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+/**
+ * `limit + 1` rows (the extra one says whether there is more), written into the SQL rather than
+ * bound: SQLite re-prepares a statement whose LIMIT is a bound parameter every time it is bound
+ * (its planner reads the value), which cost a list query as much again as running it. The page
+ * size is a validated integer of 1..100, so at most a hundred statements per shape.
+ */
+function pageLimit(limit: number) {
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) throw new Error(`bad page size ${limit}`);
+  return sql.lit(limit + 1);
 }
 
 /** Rows were fetched with `limit + 1`: the extra row only says whether there is more. */
