@@ -1,0 +1,258 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { LoadResult, LoadSettings } from './load.ts';
+import { ROOT } from './processes.ts';
+
+export const ROUTES = ['baseline', 'list desc', 'list asc', 'list after', 'create', 'delete'] as const;
+export type RouteName = (typeof ROUTES)[number];
+
+export type Measurement = LoadResult & {
+  route: RouteName;
+  /** rps / the rps of the baseline measured right before this route; null for the baseline row. */
+  ratio: number | null;
+  /** The throughput of that baseline run. */
+  baselineRps: number | null;
+  /** The route's warm-up run (excluded from every figure). */
+  warmup?: LoadResult;
+  /** Permissions in the store when the measured run started. */
+  permissionsAtStart: number;
+};
+
+export type Block = {
+  store: 'sqlite' | 'postgres';
+  size: 'small' | 'large';
+  permissions: number;
+  checkpoints: number;
+  projects: number;
+  seed: { permissions: number; seconds: number; perSecond: number };
+  listBodyBytes: number;
+  deletePool: number;
+  peakRssBytes: number;
+  measurements: Measurement[];
+};
+
+export type ScaleRow = { store: Block['store']; route: RouteName; smallP50: number; largeP50: number; ratio: number };
+export type Target = { store: Block['store']; what: string; value: string; limit: string; met: boolean | null };
+
+export type Report = {
+  mode: 'quick' | 'full';
+  startedAt: string;
+  finishedAt: string;
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; freeGiB: number; node: string; platform: string };
+  settings: LoadSettings & { logLevel: string };
+  blocks: Block[];
+  scale: ScaleRow[];
+  targets: Target[];
+};
+
+export function machine(): Report['machine'] {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    freeGiB: Math.round((freemem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+const MB = 1e6;
+
+/** The scale ratios and the issue's targets, from the measured blocks. */
+export function evaluate(blocks: Block[]): { scale: ScaleRow[]; targets: Target[] } {
+  const scale: ScaleRow[] = [];
+  const targets: Target[] = [];
+  for (const store of ['sqlite', 'postgres'] as const) {
+    const small = blocks.find((b) => b.store === store && b.size === 'small');
+    const large = blocks.find((b) => b.store === store && b.size === 'large');
+    const listMin = store === 'sqlite' ? 0.7 : 0.4;
+    for (const block of [small, large]) {
+      if (!block) continue;
+      const at = `${block.size} (${block.permissions.toLocaleString('en-US')})`;
+      for (const m of block.measurements) {
+        if (m.route === 'baseline' || m.ratio === null) continue;
+        const isList = m.route.startsWith('list');
+        const min = isList ? listMin : store === 'sqlite' ? 0.5 : null;
+        targets.push({
+          store,
+          what: `${m.route} throughput / baseline, ${at}`,
+          value: m.ratio.toFixed(2),
+          limit: min === null ? 'no target' : `≥ ${min}`,
+          met: min === null ? null : m.ratio >= min,
+        });
+        if (isList) {
+          targets.push({
+            store,
+            what: `${m.route} p99, ${at}`,
+            value: `${m.p99.toFixed(2)} ms`,
+            limit: store === 'sqlite' ? '≤ 10 ms' : 'no target',
+            met: store === 'sqlite' ? m.p99 <= 10 : null,
+          });
+        }
+      }
+    }
+    if (small && large) {
+      for (const route of ROUTES) {
+        const s = small.measurements.find((m) => m.route === route);
+        const l = large.measurements.find((m) => m.route === route);
+        if (!s || !l) continue;
+        const ratio = l.p50 / s.p50;
+        scale.push({ store, route, smallP50: s.p50, largeP50: l.p50, ratio });
+        if (route === 'baseline') continue;
+        targets.push({
+          store,
+          what: `scale p50(large)/p50(small), ${route}`,
+          value: ratio.toFixed(2),
+          limit: store === 'sqlite' ? '≤ 1.3' : 'no target',
+          met: store === 'sqlite' ? ratio <= 1.3 : null,
+        });
+      }
+    }
+    if (large) {
+      const full = large.permissions >= 1_000_000;
+      targets.push({
+        store,
+        what: `peak RSS of the server, ${large.permissions.toLocaleString('en-US')} permissions`,
+        value: `${(large.peakRssBytes / MB).toFixed(0)} MB`,
+        limit: store === 'sqlite' ? '≤ 300 MB' : 'no target',
+        met: store === 'sqlite' && full ? large.peakRssBytes <= 300 * MB : null,
+      });
+      targets.push({
+        store,
+        what: `seeding ${large.seed.permissions.toLocaleString('en-US')} permissions`,
+        value: `${large.seed.seconds.toFixed(1)} s (${Math.round(large.seed.perSecond).toLocaleString('en-US')}/s)`,
+        limit: store === 'sqlite' ? '1M ≤ 60 s' : 'no target',
+        met: store === 'sqlite' && full ? large.seed.seconds <= 60 : null,
+      });
+    }
+  }
+  return { scale, targets };
+}
+
+const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+
+type Cell = string;
+
+function rows(report: Report): Cell[][] {
+  const out: Cell[][] = [];
+  for (const block of report.blocks) {
+    for (const m of block.measurements) {
+      const problems = m.non2xx + m.errors + m.timeouts;
+      out.push([
+        block.store,
+        `${block.size} (${block.permissions.toLocaleString('en-US')})`,
+        m.route,
+        Math.round(m.rps).toLocaleString('en-US'),
+        fixed(m.p50, 2),
+        fixed(m.p99, 2),
+        m.baselineRps === null ? '' : Math.round(m.baselineRps).toLocaleString('en-US'),
+        m.ratio === null ? '1.00' : fixed(m.ratio, 2),
+        fixed(m.serverCpuUsPerRequest, 0),
+        problems === 0 ? '' : `${m.non2xx} non-2xx, ${m.errors} errors, ${m.timeouts} timeouts`,
+      ]);
+    }
+  }
+  return out;
+}
+
+const HEADER = [
+  'store',
+  'size (permissions)',
+  'route',
+  'req/s',
+  'p50 ms',
+  'p99 ms',
+  'baseline req/s',
+  '× baseline',
+  'server CPU µs/req',
+  'failures',
+];
+/** The numeric columns, right-aligned. */
+const NUMERIC = (i: number) => i >= 3 && i <= 8;
+
+/** The table printed at the end of a run. */
+export function renderText(report: Report): string {
+  const table = [HEADER, ...rows(report)];
+  const widths = HEADER.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
+  const line = (r: Cell[]) =>
+    r
+      .map((cell, i) => (NUMERIC(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  const out = [line(HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...rows(report).map(line), ''];
+  for (const block of report.blocks) {
+    out.push(
+      `${block.store} ${block.size}: seeded ${block.seed.permissions.toLocaleString('en-US')} permissions in ${block.seed.seconds.toFixed(1)} s ` +
+        `(${Math.round(block.seed.perSecond).toLocaleString('en-US')}/s); server peak RSS ${(block.peakRssBytes / MB).toFixed(0)} MB`,
+    );
+  }
+  for (const s of report.scale) {
+    out.push(
+      `${s.store} scale p50(large)/p50(small) ${s.route}: ${fixed(s.largeP50, 2)} / ${fixed(s.smallP50, 2)} ms = ${fixed(s.ratio, 2)}`,
+    );
+  }
+  out.push('');
+  for (const t of report.targets) {
+    const mark = t.met === null ? '    ' : t.met ? 'met ' : 'MISS';
+    out.push(`${mark} ${t.store} ${t.what}: ${t.value} (${t.limit})`);
+  }
+  return out.join('\n');
+}
+
+export function renderMarkdown(report: Report): string {
+  const m = report.machine;
+  const cell = (c: string) => c.replaceAll('|', '\\|');
+  const out = [
+    `# ftshare benchmark (${report.mode})`,
+    '',
+    `${report.startedAt} to ${report.finishedAt}; ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, ${m.platform}.`,
+    `${report.settings.connections} connections, ${report.settings.warmupSeconds} s warm-up (excluded), ` +
+      `${report.settings.durationSeconds} s measured per route; server log level \`${report.settings.logLevel}\`.`,
+    '',
+    `| ${HEADER.join(' | ')} |`,
+    `|${HEADER.map((_, i) => (NUMERIC(i) ? '---:' : '---')).join('|')}|`,
+    ...rows(report).map((r) => `| ${r.map(cell).join(' | ')} |`),
+    '',
+    '| store | size | permissions seeded | seed time | seed rate | server peak RSS | list body | delete pool |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+    ...report.blocks.map(
+      (b) =>
+        `| ${b.store} | ${b.size} | ${b.seed.permissions.toLocaleString('en-US')} | ${b.seed.seconds.toFixed(1)} s | ` +
+        `${Math.round(b.seed.perSecond).toLocaleString('en-US')}/s | ${(b.peakRssBytes / MB).toFixed(0)} MB | ` +
+        `${b.listBodyBytes} B | ${b.deletePool.toLocaleString('en-US')} |`,
+    ),
+    '',
+    '| store | route | p50 small | p50 large | scale ratio |',
+    '|---|---|---:|---:|---:|',
+    ...report.scale.map(
+      (s) =>
+        `| ${s.store} | ${s.route} | ${fixed(s.smallP50, 2)} ms | ${fixed(s.largeP50, 2)} ms | ${fixed(s.ratio, 2)} |`,
+    ),
+    '',
+    '| target | store | measured | limit | |',
+    '|---|---|---:|---|---|',
+    ...report.targets.map(
+      (t) =>
+        `| ${cell(t.what)} | ${t.store} | ${t.value} | ${t.limit} | ${t.met === null ? '' : t.met ? 'met' : '**missed**'} |`,
+    ),
+    '',
+  ];
+  return out.join('\n');
+}
+
+/** Writes the report as JSON and Markdown under bench/results/, stamped and as `latest-<mode>`. */
+export function writeReport(report: Report): string[] {
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const written: string[] = [];
+  for (const name of [`${stamp}-${report.mode}`, `latest-${report.mode}`]) {
+    const json = join(dir, `${name}.json`);
+    const md = join(dir, `${name}.md`);
+    writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(md, renderMarkdown(report));
+    written.push(json, md);
+  }
+  return written;
+}
