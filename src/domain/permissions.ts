@@ -20,7 +20,7 @@ export async function grantCheckpointAccess(
     checkpoint,
     projectIds: [...new Set(projectIds)],
     newPermissionId: newId.permission,
-    now: clock.nowSeconds(),
+    now: () => clock.nowSeconds(),
   });
   if (Array.isArray(result)) return result;
   switch (result.kind) {

@@ -318,7 +318,7 @@ export abstract class SqlStore implements Store {
       // One statement, rows in request order: the database numbers them (seq) in that order, which
       // is what makes "created by one request" list in request order. Existing grants are kept.
       const n = projectIds.length;
-      const values: Record<string, unknown> = { orgId, checkpoint, now: request.now };
+      const values: Record<string, unknown> = { orgId, checkpoint, now: request.now() };
       projectIds.forEach((projectId, i) => {
         values[`id${i}`] = request.newPermissionId();
         values[`project${i}`] = projectId;

@@ -73,7 +73,11 @@ export type GrantRequest = {
   projectIds: string[];
   /** Mints the id of each new permission; existing permissions keep theirs. */
   newPermissionId: () => string;
-  now: number;
+  /**
+   * The creation time of new permissions, read once the checkpoint is locked: grants of one
+   * checkpoint take turns, so their `created_at` never goes backwards in creation order.
+   */
+  now: () => number;
 };
 
 export type RegisterResult =

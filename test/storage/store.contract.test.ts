@@ -36,7 +36,13 @@ async function checkpoint(store: Store, orgId: string, owner: string): Promise<s
 }
 
 function grant(store: Store, orgId: string, name: string, projectIds: string[]) {
-  return store.grantPermissions({ orgId, checkpoint: name, projectIds, newPermissionId: newId.permission, now: now++ });
+  return store.grantPermissions({
+    orgId,
+    checkpoint: name,
+    projectIds,
+    newPermissionId: newId.permission,
+    now: () => now++,
+  });
 }
 
 async function granted(store: Store, orgId: string, name: string, projectIds: string[]): Promise<Permission[]> {
@@ -128,6 +134,33 @@ for (const backend of await backends()) {
       assert.deepEqual(await allIds(store, o, name, 'ascending', 7), made);
       const exact = await store.listPermissions(o, name, { limit: 7, order: 'ascending' });
       assert.ok(exact !== 'unknown_cursor' && exact.hasMore === false);
+    });
+
+    test('created_at never goes backwards in creation order, even for grants racing each other', async () => {
+      const o = await org(store);
+      const owner = await project(store, o);
+      const name = await checkpoint(store, o, owner);
+      const projects: string[] = [];
+      for (let i = 0; i < 20; i++) projects.push(await project(store, o));
+      let tick = now;
+      await Promise.all(
+        projects.map((p) =>
+          store.grantPermissions({
+            orgId: o,
+            checkpoint: name,
+            projectIds: [p],
+            newPermissionId: newId.permission,
+            now: () => tick++,
+          }),
+        ),
+      );
+      const page = await store.listPermissions(o, name, { limit: 100, order: 'ascending' });
+      assert.ok(page !== 'unknown_cursor');
+      const times = page.items.map((p) => p.createdAt);
+      assert.deepEqual(
+        times,
+        [...times].sort((a, b) => a - b),
+      );
     });
 
     test('the project filter and the cursor must agree', async () => {
