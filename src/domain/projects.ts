@@ -56,32 +56,39 @@ export async function archiveProject(store: Store, clock: Clock, orgId: string, 
   return project;
 }
 
-/** A service account with its project key; the secret is returned here and never again. */
+/**
+ * A service account and, unless `withKey` is false (OpenAI's `create_service_account_only`), its
+ * project key; the secret is returned here and never again.
+ */
 export async function createServiceAccount(
   store: Store,
   clock: Clock,
   orgId: string,
   projectId: string,
   name: string,
-): Promise<{ account: ServiceAccount; key: { id: string; secret: string; createdAt: number } }> {
+  withKey: boolean,
+): Promise<{ account: ServiceAccount; key: { id: string; secret: string; createdAt: number } | null }> {
   const now = clock.nowSeconds();
   const account: ServiceAccount = { id: newId.serviceAccount(), orgId, projectId, name, createdAt: now };
-  const minted = mintKey('project');
+  const minted = withKey ? mintKey('project') : null;
   const keyId = newId.apiKey();
-  const outcome = await store.createServiceAccount(account, {
-    id: keyId,
-    orgId,
-    projectId,
-    kind: 'project',
-    name: 'Secret Key',
-    hash: minted.hash,
-    redacted: minted.redacted,
-    createdAt: now,
-    revokedAt: null,
-  });
+  const outcome = await store.createServiceAccount(
+    account,
+    minted && {
+      id: keyId,
+      orgId,
+      projectId,
+      kind: 'project',
+      name: 'Secret Key',
+      hash: minted.hash,
+      redacted: minted.redacted,
+      createdAt: now,
+      revokedAt: null,
+    },
+  );
   if (outcome === 'project_not_found') throw projectNotFound(projectId);
   if (outcome === 'project_archived') {
     throw badRequest(`Project \`${projectId}\` is archived; it cannot get new service accounts.`, 'project_id');
   }
-  return { account, key: { id: keyId, secret: minted.secret, createdAt: now } };
+  return { account, key: minted && { id: keyId, secret: minted.secret, createdAt: now } };
 }

@@ -171,7 +171,7 @@ export abstract class SqlStore implements Store {
 
   async createServiceAccount(
     account: ServiceAccount,
-    key: ApiKey,
+    key: ApiKey | null,
   ): Promise<'created' | 'project_not_found' | 'project_archived'> {
     return this.db.transaction().execute(async (trx) => {
       const project = await this.lockedProjects(trx, account.orgId, [account.projectId]);
@@ -188,7 +188,7 @@ export abstract class SqlStore implements Store {
           created_at: account.createdAt,
         })
         .execute();
-      await trx.insertInto('api_keys').values(apiKeyToRow(key)).execute();
+      if (key) await trx.insertInto('api_keys').values(apiKeyToRow(key)).execute();
       return 'created';
     });
   }

@@ -117,10 +117,10 @@ export interface Store {
   ): Promise<Project | undefined>;
   /** Idempotent: archiving an archived project keeps its first `archivedAt`. */
   archiveProject(orgId: string, id: string, now: number): Promise<Project | undefined>;
-  /** Inserts the account and its key together, or neither. */
+  /** Inserts the account and its key (if any) together, or neither. */
   createServiceAccount(
     account: ServiceAccount,
-    key: ApiKey,
+    key: ApiKey | null,
   ): Promise<'created' | 'project_not_found' | 'project_archived'>;
 
   // Checkpoints (the registry permissions attach to)

@@ -149,6 +149,21 @@ for (const backend of await backends()) {
       }
     });
 
+    test('create_service_account_only makes an account with role none and no key', async () => {
+      const org = await newOrg(world.store);
+      const project = await createProject(world.app, org.adminKey);
+      const response = await send(world.app, {
+        method: 'POST',
+        url: `${PROJECTS}/${project}/service_accounts`,
+        headers: bearer(org.adminKey),
+        payload: { name: 'no-key', create_service_account_only: true },
+      });
+      assert.equal(response.status, 200);
+      assert.equal(response.body.role, 'none');
+      assert.equal(response.body.api_key, null);
+      assert.equal(response.body.name, 'no-key');
+    });
+
     test('bad project bodies and queries answer 400 naming the field, and write nothing', async () => {
       const { app, store } = world;
       const org = await newOrg(store);

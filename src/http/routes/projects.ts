@@ -138,14 +138,15 @@ export function projectRoutes(app: App, { store, clock }: RouteDeps): void {
         callerOf(request).orgId,
         request.params.project_id,
         request.body.name,
+        request.body.create_service_account_only !== true,
       );
       return {
         object: 'organization.project.service_account' as const,
         id: account.id,
         name: account.name,
-        role: 'member' as const,
+        role: key ? ('member' as const) : ('none' as const),
         created_at: account.createdAt,
-        api_key: {
+        api_key: key && {
           object: 'organization.project.service_account.api_key' as const,
           value: key.secret,
           name: 'Secret Key',
