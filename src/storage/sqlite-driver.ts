@@ -33,6 +33,10 @@ import {
  *   mode it sees only committed data: never a unit in flight, nor a group not yet durable (and so
  *   not yet acknowledged to anyone). Reads inside a transaction run on the writer with the unit.
  *
+ * Rule for callers: a transaction callback awaits only its own queries. The group commits when no
+ * unit holds the connection, so a callback that waits on anything else (a timer, a network call)
+ * holds back the answers of every write in its group.
+ *
  * For `:memory:` (tests, one connection) there is no second connection and no deferred commit:
  * every operation takes the writer in turn and each unit commits at its end, as Kysely's own
  * driver behaves.
@@ -208,6 +212,9 @@ class Writer {
     await this.lock();
     try {
       if (!this.#group) {
+        // A transaction left open by a COMMIT and ROLLBACK that both failed holds nothing anyone
+        // was told about; without this, every later BEGIN would fail for good.
+        if (this.statements.db.inTransaction) this.#exec('rollback');
         this.#exec('begin immediate');
         this.#group = { waiters: [] };
       }
@@ -253,8 +260,17 @@ class Writer {
         }
         ended = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
       } catch (error) {
-        if (!this.statements.db.inTransaction) this.#fail(group, error);
-        ended = Promise.reject(error);
+        // The savepoint could be neither undone nor released: its changes would ride along with
+        // the group's COMMIT. The whole group is rolled back and fails; none of it has answered yet.
+        if (this.statements.db.inTransaction) {
+          try {
+            this.#exec('rollback');
+          } catch {
+            // beginUnit clears a transaction left open before the next group starts.
+          }
+        }
+        this.#fail(group, error);
+        ended = Promise.reject(group.failed);
       }
     }
     if (this.#group === group && (!this.deferCommit || group.waiters.length >= MAX_GROUP)) this.#commit();
@@ -305,7 +321,11 @@ class Writer {
       this.#fail(group, error);
       return;
     }
-    this.afterCommit();
+    try {
+      this.afterCommit();
+    } catch {
+      // Only the reader's snapshot failed to end; the commit stands and its waiters must hear so.
+    }
     for (const waiter of group.waiters) waiter.resolve();
     if (!this.#busy) this.#notifyIdle();
   }
@@ -372,6 +392,9 @@ class Session implements DatabaseConnection {
 
   async end(keep: boolean): Promise<void> {
     const unit = this.#unit;
+    // Kysely rolls back after a failed COMMIT; that unit already ended with its group, and
+    // throwing here would replace the COMMIT's error (and its 503) with this one.
+    if (!unit && !keep) return;
     if (!unit) throw new Error('no transaction in progress');
     this.#unit = null;
     await this.writer.endUnit(unit, keep);
