@@ -2,7 +2,7 @@ import type { Insertable, Selectable } from 'kysely';
 import type { Database } from './schema.ts';
 import type { ApiKey, Checkpoint, Permission, Project } from './store.ts';
 
-/** The one place rows become domain records (and so the one place column names are spelled). */
+/** The one place rows and domain records turn into each other (and so the one place column names are spelled). */
 
 export const projectFromRow = (row: Selectable<Database['projects']>): Project => ({
   id: row.id,
@@ -50,4 +50,28 @@ export const apiKeyToRow = (key: ApiKey): Insertable<Database['api_keys']> => ({
   redacted: key.redacted,
   created_at: key.createdAt,
   revoked_at: key.revokedAt,
+});
+
+export const projectToRow = (p: Project): Insertable<Database['projects']> => ({
+  id: p.id,
+  org_id: p.orgId,
+  name: p.name,
+  external_key_id: p.externalKeyId,
+  created_at: p.createdAt,
+  archived_at: p.archivedAt,
+});
+
+export const checkpointToRow = (c: Checkpoint): Insertable<Database['checkpoints']> => ({
+  org_id: c.orgId,
+  name: c.name,
+  project_id: c.projectId,
+  created_at: c.createdAt,
+});
+
+export const permissionToRow = (p: Permission): Insertable<Database['checkpoint_permissions']> => ({
+  id: p.id,
+  org_id: p.orgId,
+  checkpoint: p.checkpoint,
+  project_id: p.projectId,
+  created_at: p.createdAt,
 });

@@ -1,5 +1,14 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { apiKeyFromRow, apiKeyToRow, checkpointFromRow, permissionFromRow, projectFromRow } from './rows.ts';
+import {
+  apiKeyFromRow,
+  apiKeyToRow,
+  checkpointFromRow,
+  checkpointToRow,
+  permissionFromRow,
+  permissionToRow,
+  projectFromRow,
+  projectToRow,
+} from './rows.ts';
 import type { Database } from './schema.ts';
 import type {
   ApiKey,
@@ -99,17 +108,7 @@ export abstract class SqlStore implements Store {
   // Projects
 
   async createProject(project: Project): Promise<void> {
-    await this.db
-      .insertInto('projects')
-      .values({
-        id: project.id,
-        org_id: project.orgId,
-        name: project.name,
-        external_key_id: project.externalKeyId,
-        created_at: project.createdAt,
-        archived_at: project.archivedAt,
-      })
-      .execute();
+    await this.db.insertInto('projects').values(projectToRow(project)).execute();
   }
 
   async getProject(orgId: string, id: string): Promise<Project | undefined> {
@@ -213,12 +212,7 @@ export abstract class SqlStore implements Store {
       if (project.archived_at !== null) return { kind: 'project_archived' };
       await trx
         .insertInto('checkpoints')
-        .values({
-          org_id: checkpoint.orgId,
-          name: checkpoint.name,
-          project_id: checkpoint.projectId,
-          created_at: checkpoint.createdAt,
-        })
+        .values(checkpointToRow(checkpoint))
         .onConflict((oc) => oc.columns(['org_id', 'name']).doNothing())
         .execute();
       const row = await trx
@@ -429,41 +423,13 @@ export abstract class SqlStore implements Store {
   async bulkInsert(records: BulkRecords): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       for (const chunk of chunks(records.projects ?? [])) {
-        await trx
-          .insertInto('projects')
-          .values(
-            chunk.map((p) => ({
-              id: p.id,
-              org_id: p.orgId,
-              name: p.name,
-              external_key_id: p.externalKeyId,
-              created_at: p.createdAt,
-              archived_at: p.archivedAt,
-            })),
-          )
-          .execute();
+        await trx.insertInto('projects').values(chunk.map(projectToRow)).execute();
       }
       for (const chunk of chunks(records.checkpoints ?? [])) {
-        await trx
-          .insertInto('checkpoints')
-          .values(
-            chunk.map((c) => ({ org_id: c.orgId, name: c.name, project_id: c.projectId, created_at: c.createdAt })),
-          )
-          .execute();
+        await trx.insertInto('checkpoints').values(chunk.map(checkpointToRow)).execute();
       }
       for (const chunk of chunks(records.permissions ?? [])) {
-        await trx
-          .insertInto('checkpoint_permissions')
-          .values(
-            chunk.map((p) => ({
-              id: p.id,
-              org_id: p.orgId,
-              checkpoint: p.checkpoint,
-              project_id: p.projectId,
-              created_at: p.createdAt,
-            })),
-          )
-          .execute();
+        await trx.insertInto('checkpoint_permissions').values(chunk.map(permissionToRow)).execute();
       }
     });
   }
