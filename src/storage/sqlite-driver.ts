@@ -262,13 +262,7 @@ class Writer {
       } catch (error) {
         // The savepoint could be neither undone nor released: its changes would ride along with
         // the group's COMMIT. The whole group is rolled back and fails; none of it has answered yet.
-        if (this.statements.db.inTransaction) {
-          try {
-            this.#exec('rollback');
-          } catch {
-            // beginUnit clears a transaction left open before the next group starts.
-          }
-        }
+        this.#abandon();
         this.#fail(group, error);
         ended = Promise.reject(group.failed);
       }
@@ -293,6 +287,16 @@ class Writer {
     this.statements.get(sql).statement.run();
   }
 
+  /** Rolls back the shared transaction, if one is open; if even that fails, `beginUnit` clears it. */
+  #abandon(): void {
+    if (!this.statements.db.inTransaction) return;
+    try {
+      this.#exec('rollback');
+    } catch {
+      // Left open: the next group's beginUnit rolls it back before it begins.
+    }
+  }
+
   #scheduleCommit(): void {
     if (this.#commitScheduled) return;
     this.#commitScheduled = true;
@@ -311,13 +315,7 @@ class Writer {
     try {
       this.#exec('commit');
     } catch (error) {
-      if (this.statements.db.inTransaction) {
-        try {
-          this.#exec('rollback');
-        } catch {
-          // The connection is unusable; the next unit's begin reports why.
-        }
-      }
+      this.#abandon();
       this.#fail(group, error);
       return;
     }
