@@ -198,15 +198,8 @@ export abstract class SqlStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       // Registering again with the same owner returns it (CONTRACT §6), even once that owner is
       // archived: nothing new is owned.
-      const existing = await trx
-        .selectFrom('checkpoints')
-        .selectAll()
-        .where('org_id', '=', checkpoint.orgId)
-        .where('name', '=', checkpoint.name)
-        .executeTakeFirst();
-      if (existing?.project_id === checkpoint.projectId) {
-        return { kind: 'registered', checkpoint: checkpointFromRow(existing) };
-      }
+      const existing = await this.findCheckpoint(trx, checkpoint.orgId, checkpoint.name);
+      if (existing?.projectId === checkpoint.projectId) return { kind: 'registered', checkpoint: existing };
       const [project] = await this.lockedProjects(trx, checkpoint.orgId, [checkpoint.projectId]);
       if (!project) return { kind: 'project_not_found' };
       if (project.archived_at !== null) return { kind: 'project_archived' };
@@ -215,20 +208,24 @@ export abstract class SqlStore implements Store {
         .values(checkpointToRow(checkpoint))
         .onConflict((oc) => oc.columns(['org_id', 'name']).doNothing())
         .execute();
-      const row = await trx
-        .selectFrom('checkpoints')
-        .selectAll()
-        .where('org_id', '=', checkpoint.orgId)
-        .where('name', '=', checkpoint.name)
-        .executeTakeFirstOrThrow();
-      const stored = checkpointFromRow(row);
+      const stored = await this.findCheckpoint(trx, checkpoint.orgId, checkpoint.name);
+      if (!stored) throw new Error(`checkpoint ${checkpoint.name} vanished inside its own transaction`);
       return stored.projectId === checkpoint.projectId
         ? { kind: 'registered', checkpoint: stored }
         : { kind: 'owned_by_other_project', checkpoint: stored };
     });
   }
 
-  async getCheckpoint(orgId: string, name: string): Promise<Checkpoint | undefined> {
+  getCheckpoint(orgId: string, name: string): Promise<Checkpoint | undefined> {
+    return this.findCheckpoint(this.db, orgId, name);
+  }
+
+  /** One checkpoint by name, on the store or inside a transaction. */
+  private async findCheckpoint(
+    executor: Kysely<Database> | Transaction<Database>,
+    orgId: string,
+    name: string,
+  ): Promise<Checkpoint | undefined> {
     const [row] = await this.templates
       .get('checkpoint', (p) =>
         this.db
@@ -237,7 +234,7 @@ export abstract class SqlStore implements Store {
           .where('org_id', '=', p<string>('orgId'))
           .where('name', '=', p<string>('name')),
       )
-      .run(this.db, { orgId, name });
+      .run(executor, { orgId, name });
     return row && checkpointFromRow(row);
   }
 
