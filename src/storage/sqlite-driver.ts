@@ -13,25 +13,23 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely';
+import type { DurableReads, Waiter } from './sqlite-durability.ts';
+import { Statements } from './sqlite-statements.ts';
 
 /**
- * Kysely's SQLite dialect, rebuilt around two costs that dominated a request:
+ * Kysely's SQLite dialect, rebuilt around the costs that dominated a request:
  *
- * - Statements are prepared once per connection and SQL text, not on every query (Kysely's own
- *   driver prepares each time, which cost as much as running the query).
- * - Group commit. With `synchronous=FULL` every COMMIT waits for an fsync of the WAL, so one
- *   transaction per write capped writes at one fsync each, whatever the load. Here every write
- *   transaction (and every write statement outside one) is a *unit*: a savepoint inside one shared
- *   `BEGIN IMMEDIATE` transaction, run while no other unit runs. The shared transaction is
- *   committed once the event loop has handled the I/O at hand (`setImmediate`), so the writes of
- *   all requests that arrived together share one fsync. Nothing is acknowledged early: a unit's
- *   commit (or rollback) resolves only after that COMMIT has returned, so an answered write is
- *   durable, and a failed COMMIT fails every unit of its group (none of which has answered yet).
+ * - Statements are prepared once per connection and SQL text (`sqlite-statements.ts`).
+ * - Group commit. Every write transaction (and every write statement outside one) is a *unit*: a
+ *   savepoint inside one shared `BEGIN IMMEDIATE` transaction, run while no other unit runs. The
+ *   shared transaction is committed once the event loop has handled the I/O at hand
+ *   (`setImmediate`), so the writes of all requests that arrived together share one COMMIT.
  *   A unit that fails rolls back to its savepoint and leaves the others intact; units run one at
  *   a time in arrival order, so the group's outcome is that of running them one after the other.
- * - Reads outside a transaction run on a second, read-only connection to the same file. In WAL
- *   mode it sees only committed data: never a unit in flight, nor a group not yet durable (and so
- *   not yet acknowledged to anyone). Reads inside a transaction run on the writer with the unit.
+ * - Nothing is acknowledged early: a unit's commit resolves only once its group is durable on
+ *   disk, and reads outside a transaction never see a group before then (`sqlite-durability.ts`,
+ *   which flushes the WAL off the event loop). A failed COMMIT fails every unit of its group,
+ *   none of which has answered yet. Reads inside a transaction run on the writer with the unit.
  *
  * Rule for callers: a transaction callback awaits only its own queries. The group commits when no
  * unit holds the connection, so a callback that waits on anything else (a timer, a network call)
@@ -43,8 +41,8 @@ import {
  */
 export type SqliteConnections = {
   writer: BetterSqlite3.Database;
-  /** A second connection to the same file for reads, or null (`:memory:`). */
-  reader: BetterSqlite3.Database | null;
+  /** For a database file: reads outside transactions, and when commits are durable. Null for `:memory:`. */
+  reads: DurableReads | null;
 };
 
 export class SqliteGroupCommitDialect implements Dialect {
@@ -64,102 +62,6 @@ export class SqliteGroupCommitDialect implements Dialect {
   }
 }
 
-/** A prepared statement, and for a query that returns rows the names of its columns. */
-type Prepared = { statement: BetterSqlite3.Statement; columns: string[] | null };
-
-/** Prepared statements by SQL text. The app's SQL comes in a bounded set of shapes; the bound is a guard. */
-class Statements {
-  readonly #cache = new Map<string, Prepared>();
-  constructor(readonly db: BetterSqlite3.Database) {}
-
-  get(sql: string): Prepared {
-    let prepared = this.#cache.get(sql);
-    if (!prepared) {
-      const statement = this.db.prepare(sql);
-      // Rows come back as arrays and become objects in JS (below): better-sqlite3 builds row
-      // objects through the V8 API, re-internalising every column name of every row.
-      if (statement.reader) statement.raw(true);
-      prepared = { statement, columns: statement.reader ? statement.columns().map((c) => c.name) : null };
-      if (this.#cache.size >= 2_000) {
-        const oldest = this.#cache.keys().next().value;
-        if (oldest !== undefined) this.#cache.delete(oldest);
-      }
-      this.#cache.set(sql, prepared);
-    }
-    return prepared;
-  }
-
-  run(query: CompiledQuery): QueryResult<unknown> {
-    return execute(this.get(query.sql), query.parameters);
-  }
-}
-
-function execute(prepared: Prepared, parameters: readonly unknown[]): QueryResult<unknown> {
-  const { statement } = prepared;
-  if (!prepared.columns) {
-    const { changes, lastInsertRowid } = statement.run(parameters);
-    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
-  }
-  const values = statement.all(parameters) as unknown[][];
-  // A schema change re-prepares the statement inside SQLite; its columns are read again then.
-  if (values.length > 0 && values[0]?.length !== prepared.columns.length) {
-    prepared.columns = statement.columns().map((c) => c.name);
-  }
-  const columns = prepared.columns;
-  const rows = new Array<Record<string, unknown>>(values.length);
-  for (let r = 0; r < values.length; r++) {
-    const value = values[r] as unknown[];
-    const row: Record<string, unknown> = {};
-    for (let c = 0; c < columns.length; c++) row[columns[c] as string] = value[c];
-    rows[r] = row;
-  }
-  return { rows };
-}
-
-/**
- * The read connection. Its reads share one read transaction (one snapshot) until the event loop
- * comes round (`setImmediate`) or this process commits a write, whichever is first: a statement
- * outside a transaction otherwise opens and closes a WAL read transaction of its own (file-lock
- * system calls that cost more than a key lookup). A request that starts after a write was
- * acknowledged reads a newer snapshot: the commit closed the old one before answering anyone, and
- * a request arriving from another client comes in a later turn of the loop.
- */
-class Reader {
-  readonly statements: Statements;
-  #open = false;
-
-  constructor(db: BetterSqlite3.Database) {
-    this.statements = new Statements(db);
-  }
-
-  /** The prepared statement for `sql`, to learn whether it only reads. */
-  prepare(sql: string): Prepared {
-    return this.statements.get(sql);
-  }
-
-  read(prepared: Prepared, parameters: readonly unknown[]): QueryResult<unknown> {
-    if (!this.#open) {
-      this.statements.get('begin').statement.run();
-      this.#open = true;
-      setImmediate(() => this.close());
-    }
-    try {
-      return execute(prepared, parameters);
-    } catch (error) {
-      if (!this.statements.db.inTransaction) this.#open = false;
-      throw error;
-    }
-  }
-
-  /** Ends the snapshot: the next read sees everything committed by then. */
-  close(): void {
-    if (!this.#open) return;
-    this.#open = false;
-    if (this.statements.db.inTransaction) this.statements.get('commit').statement.run();
-  }
-}
-
-type Waiter = { resolve: () => void; reject: (error: unknown) => void };
 /** A shared transaction: the units that ran in it wait for its COMMIT; `failed` once it cannot commit. */
 type Group = { waiters: Waiter[]; failed?: unknown };
 /** A unit in progress, and the group it runs in. */
@@ -167,6 +69,9 @@ type Unit = { group: Group };
 
 /** A group this large commits at once instead of waiting for the event loop to come round. */
 const MAX_GROUP = 512;
+
+/** What the writer's COMMIT waits on; null for `:memory:`, where a unit commits at its end. */
+type Durability = Pick<DurableReads, 'beforeCommit' | 'committed'>;
 
 /** The writer connection: one unit at a time, units grouped into shared transactions. */
 class Writer {
@@ -179,10 +84,7 @@ class Writer {
 
   constructor(
     db: BetterSqlite3.Database,
-    /** false: each unit commits at its end (one connection, no durability to batch). */
-    private readonly deferCommit: boolean,
-    /** Called after every successful COMMIT, before anyone is told. */
-    private readonly afterCommit: () => void = () => {},
+    private readonly durability: Durability | null,
   ) {
     this.statements = new Statements(db);
   }
@@ -267,7 +169,7 @@ class Writer {
         ended = Promise.reject(group.failed);
       }
     }
-    if (this.#group === group && (!this.deferCommit || group.waiters.length >= MAX_GROUP)) this.#commit();
+    if (this.#group === group && (!this.durability || group.waiters.length >= MAX_GROUP)) this.#commit();
     this.unlock();
     return ended;
   }
@@ -313,18 +215,15 @@ class Writer {
     if (!group) return;
     this.#group = null;
     try {
+      this.durability?.beforeCommit();
       this.#exec('commit');
     } catch (error) {
       this.#abandon();
       this.#fail(group, error);
       return;
     }
-    try {
-      this.afterCommit();
-    } catch {
-      // Only the reader's snapshot failed to end; the commit stands and its waiters must hear so.
-    }
-    for (const waiter of group.waiters) waiter.resolve();
+    if (this.durability) this.durability.committed(group.waiters);
+    else for (const waiter of group.waiters) waiter.resolve();
     if (!this.#busy) this.#notifyIdle();
   }
 
@@ -349,15 +248,14 @@ class Session implements DatabaseConnection {
 
   constructor(
     private readonly writer: Writer,
-    private readonly reader: Reader | null,
+    private readonly reads: DurableReads | null,
   ) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (this.#unit) return this.writer.run(this.#unit, query) as QueryResult<R>;
-    if (this.reader) {
-      const prepared = this.reader.prepare(query.sql);
-      if (prepared.statement.readonly) return this.reader.read(prepared, query.parameters) as QueryResult<R>;
-    } else if (this.writer.statements.get(query.sql).statement.readonly) {
+    const readOnly = this.writer.statements.get(query.sql).statement.readonly;
+    if (readOnly && this.reads) return this.reads.read(query) as QueryResult<R>;
+    if (readOnly) {
       await this.writer.lock();
       try {
         return this.writer.statements.run(query) as QueryResult<R>;
@@ -401,18 +299,17 @@ class Session implements DatabaseConnection {
 
 class GroupCommitDriver implements Driver {
   readonly #writer: Writer;
-  readonly #reader: Reader | null;
+  readonly #reads: DurableReads | null;
 
   constructor(private readonly connections: SqliteConnections) {
-    const reader = connections.reader ? new Reader(connections.reader) : null;
-    this.#reader = reader;
-    this.#writer = new Writer(connections.writer, reader !== null, () => reader?.close());
+    this.#reads = connections.reads;
+    this.#writer = new Writer(connections.writer, this.#reads);
   }
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new Session(this.#writer, this.#reader);
+    return new Session(this.#writer, this.#reads);
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -431,8 +328,8 @@ class GroupCommitDriver implements Driver {
 
   async destroy(): Promise<void> {
     await this.#writer.settle();
-    this.#reader?.close();
-    this.connections.reader?.close();
+    await this.#reads?.settle();
+    this.#reads?.close();
     this.connections.writer.close();
   }
 }

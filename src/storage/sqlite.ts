@@ -6,37 +6,51 @@ import { migrationsFor } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { SqlStore } from './sql-store.ts';
 import { SqliteGroupCommitDialect } from './sqlite-driver.ts';
+import { DurableReads, type WalSync, walFileSync } from './sqlite-durability.ts';
 
 /**
  * The embedded store: one SQLite file (or `:memory:`), opened by one server process.
  *
- * - WAL journal with `synchronous=FULL`: a commit returns only after the WAL is fsynced, so an
- *   acknowledged write survives `kill -9` and power loss alike. Concurrent writes share that
- *   fsync (group commit, `sqlite-driver.ts`); each is still answered only once committed.
+ * - WAL journal with `synchronous=NORMAL`, and the WAL flushed with `fdatasync` off the event loop
+ *   before any write is answered or visible to reads (`sqlite-durability.ts`): an acknowledged
+ *   write survives `kill -9` and power loss alike. Concurrent writes share a COMMIT and a flush
+ *   (group commit, `sqlite-driver.ts`).
  * - Foreign keys are off by default in SQLite; the schema relies on them.
  * - SQLite runs one write transaction at a time, and the driver runs this process's write
  *   transactions one after the other, so grants need no row locks here; see `DialectTraits.rowLocks`.
  */
 export class SqliteStore extends SqlStore {
-  private constructor(db: Kysely<Database>) {
+  private constructor(
+    db: Kysely<Database>,
+    private readonly reads: DurableReads | null,
+  ) {
     super(db, { kind: 'sqlite', rowLocks: false });
   }
 
-  static open(path: string): SqliteStore {
+  /** `wal` replaces the WAL's flush, for tests that hold it back or make it fail. */
+  static open(path: string, options: { wal?: WalSync } = {}): SqliteStore {
     const inMemory = path === ':memory:';
     if (!inMemory) mkdirSync(dirname(path), { recursive: true });
     const writer = new BetterSqlite3(path);
     writer.pragma('journal_mode = WAL');
-    writer.pragma('synchronous = FULL');
+    // NORMAL: COMMIT does not wait for the disk; DurableReads flushes the WAL before anyone hears.
+    writer.pragma(`synchronous = ${inMemory ? 'FULL' : 'NORMAL'}`);
     writer.pragma('foreign_keys = ON');
     writer.pragma('busy_timeout = 5000');
-    // Reads outside transactions see committed data only, through a connection of their own.
-    let reader: BetterSqlite3.Database | null = null;
-    if (!inMemory) {
-      reader = new BetterSqlite3(path, { readonly: true });
+    const openReader = () => {
+      const reader = new BetterSqlite3(path, { readonly: true });
       reader.pragma('busy_timeout = 5000');
-    }
-    return new SqliteStore(new Kysely<Database>({ dialect: new SqliteGroupCommitDialect({ writer, reader }) }));
+      return reader;
+    };
+    const reads = inMemory ? null : new DurableReads(openReader, options.wal ?? walFileSync(path));
+    const dialect = new SqliteGroupCommitDialect({ writer, reads });
+    return new SqliteStore(new Kysely<Database>({ dialect }), reads);
+  }
+
+  /** Also fails once a WAL flush has failed: writes are refused until a restart (/readyz says so). */
+  override async ping(): Promise<void> {
+    await super.ping();
+    if (this.reads?.failure) throw this.reads.failure;
   }
 
   async migrate(): Promise<void> {

@@ -1,0 +1,215 @@
+import { closeSync, fdatasync, fsyncSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { CompiledQuery, QueryResult } from 'kysely';
+import { Statements } from './sqlite-statements.ts';
+
+/** Flushes everything written to the WAL so far to disk, off the event loop, then calls back. */
+export type WalSync = { sync(done: (error: Error | null) => void): void; close(): void };
+
+/** Someone waiting to hear that a commit is durable. */
+export type Waiter = { resolve: () => void; reject: (error: unknown) => void };
+
+/** `fdatasync` of the database's WAL file, on libuv's thread pool. */
+export function walFileSync(databasePath: string): WalSync {
+  let fd: number | null = null;
+  return {
+    sync(done) {
+      try {
+        if (fd === null) {
+          fd = openSync(`${databasePath}-wal`, 'r+');
+          // SQLite created the WAL file when it opened the database; make its name durable too.
+          const directory = openSync(dirname(databasePath), 'r');
+          try {
+            fsyncSync(directory);
+          } finally {
+            closeSync(directory);
+          }
+        }
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      fdatasync(fd, done);
+    },
+    close() {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    },
+  };
+}
+
+/** A read transaction on one read-only connection; `pinned` while newer commits await the disk. */
+type Snapshot = { statements: Statements; pinned: boolean };
+
+/**
+ * When a commit counts as done, and what reads outside a transaction see.
+ *
+ * The writer runs `synchronous=NORMAL`, so COMMIT appends to the WAL without waiting for the disk;
+ * this class then flushes the WAL with `fdatasync` on libuv's thread pool. Under `FULL`, SQLite's
+ * own fsync inside COMMIT held the event loop for the whole flush (4–6 ms on a busy disk), and no
+ * request moved meanwhile. Two rules keep the guarantees of `FULL`:
+ *
+ * - A commit's waiters hear of it only after a flush that began after the commit has finished:
+ *   an acknowledged write survives power loss, not only `kill -9`.
+ * - No read sees a commit before it is durable, so nobody can observe a write that a crash then
+ *   takes back. Reads run on a *published* snapshot known to be durable. From the first commit
+ *   that waits for the disk, that snapshot is pinned. When a flush begins, a new snapshot is
+ *   taken on a second connection; it holds exactly the commits the flush covers. It is published
+ *   when the flush ends, before the waiters are told, so whoever hears of a write reads it next.
+ *
+ * With nothing waiting for the disk, a snapshot lasts until the event loop comes round: a
+ * statement outside a transaction would otherwise open and close a WAL read transaction of its
+ * own (file-lock system calls that cost more than the lookup).
+ *
+ * If a flush fails, what the kernel dropped is unknown, and any later commit could depend on it.
+ * So every waiter fails, and so does every later write (`SQLITE_IOERR_FSYNC`, answered 503);
+ * reads go on from the last durable snapshot. Restarting recovers from what the disk holds.
+ */
+export class DurableReads {
+  readonly #idle: Statements[] = [];
+  #published: Snapshot | null = null;
+  /** Committed, waiting for a flush to begin. */
+  #unsynced: Waiter[] = [];
+  #syncing = false;
+  #failed: Error | null = null;
+  #settled: Array<() => void> = [];
+
+  constructor(
+    private readonly openReader: () => BetterSqlite3.Database,
+    private readonly wal: WalSync,
+  ) {}
+
+  read(query: CompiledQuery): QueryResult<unknown> {
+    const snapshot = this.#published ?? this.#publishFresh();
+    try {
+      return snapshot.statements.run(query);
+    } catch (error) {
+      // An I/O error can end the read transaction; the next read opens another.
+      if (!snapshot.statements.db.inTransaction && this.#published === snapshot) {
+        this.#published = null;
+        this.#release(snapshot);
+      }
+      throw error;
+    }
+  }
+
+  /** Why writes fail for good (a flush failed), or null. */
+  get failure(): Error | null {
+    return this.#failed;
+  }
+
+  /** Before the writer's COMMIT: readers must hold a snapshot from before it. */
+  beforeCommit(): void {
+    if (this.#failed) throw this.#failed;
+    if (!this.#published) this.#publishFresh();
+  }
+
+  /** After the writer's COMMIT: `waiters` hear once it is durable. */
+  committed(waiters: Waiter[]): void {
+    (this.#published as Snapshot).pinned = true;
+    for (const waiter of waiters) this.#unsynced.push(waiter);
+    if (!this.#syncing) this.#startSync();
+  }
+
+  /** Resolves once every commit so far is durable (or has failed). */
+  async settle(): Promise<void> {
+    while (this.#syncing) await new Promise<void>((resolve) => this.#settled.push(resolve));
+  }
+
+  close(): void {
+    const snapshots = [...this.#idle, ...(this.#published ? [this.#published.statements] : [])];
+    this.#idle.length = 0;
+    this.#published = null;
+    for (const { db } of snapshots) db.close();
+    this.wal.close();
+  }
+
+  /** A snapshot of everything committed now, published until the event loop comes round. */
+  #publishFresh(): Snapshot {
+    const snapshot = this.#open();
+    this.#published = snapshot;
+    setImmediate(() => this.#expire(snapshot));
+    return snapshot;
+  }
+
+  #expire(snapshot: Snapshot): void {
+    if (this.#published !== snapshot || snapshot.pinned) return;
+    this.#published = null;
+    this.#release(snapshot);
+  }
+
+  #startSync(): void {
+    const covered = this.#unsynced;
+    this.#unsynced = [];
+    let next: Snapshot;
+    try {
+      next = this.#open();
+    } catch (error) {
+      this.#fail(error, covered);
+      return;
+    }
+    next.pinned = true;
+    this.#syncing = true;
+    this.wal.sync((error) => this.#synced(error, covered, next));
+  }
+
+  #synced(error: Error | null, covered: Waiter[], next: Snapshot): void {
+    this.#syncing = false;
+    if (error) {
+      this.#release(next);
+      this.#fail(error, covered);
+      return;
+    }
+    const previous = this.#published;
+    this.#published = next;
+    if (previous) this.#release(previous);
+    if (this.#unsynced.length > 0) this.#startSync();
+    else {
+      next.pinned = false;
+      setImmediate(() => this.#expire(next));
+      this.#notifySettled();
+    }
+    for (const waiter of covered) waiter.resolve();
+  }
+
+  #fail(cause: unknown, covered: Waiter[]): void {
+    this.#failed = Object.assign(new Error('the SQLite store could not make a commit durable; restart the server'), {
+      code: 'SQLITE_IOERR_FSYNC',
+      cause,
+    });
+    const waiters = [...covered, ...this.#unsynced];
+    this.#unsynced = [];
+    for (const waiter of waiters) waiter.reject(this.#failed);
+    this.#notifySettled();
+  }
+
+  #notifySettled(): void {
+    const settled = this.#settled;
+    this.#settled = [];
+    for (const resolve of settled) resolve();
+  }
+
+  /** Opens a read transaction and starts its snapshot (SQLite takes it at the first read). */
+  #open(): Snapshot {
+    const statements = this.#idle.pop() ?? new Statements(this.openReader());
+    try {
+      if (statements.db.inTransaction) statements.exec('rollback');
+      statements.exec('begin');
+      statements.get('select 1 from sqlite_schema limit 1').statement.get();
+    } catch (error) {
+      this.#release({ statements, pinned: false });
+      throw error;
+    }
+    return { statements, pinned: false };
+  }
+
+  #release({ statements }: Snapshot): void {
+    try {
+      if (statements.db.inTransaction) statements.exec('commit');
+      this.#idle.push(statements);
+    } catch {
+      statements.db.close();
+    }
+  }
+}
