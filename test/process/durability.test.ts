@@ -4,15 +4,7 @@ import http from 'node:http';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { randomBase62 } from '../../src/ids.ts';
 import { backends, type TestDatabase } from '../support/backends.ts';
-import {
-  createProjects,
-  type JsonClient,
-  jsonClient,
-  newAdminKey,
-  ok,
-  persistentDatabase,
-  registerCheckpoint,
-} from '../support/remote.ts';
+import { createProjects, type JsonClient, jsonClient, newAdminKey, ok, registerCheckpoint } from '../support/remote.ts';
 import { type RunningServer, startServer } from '../support/server.ts';
 
 /**
@@ -118,7 +110,7 @@ for (const backend of await backends()) {
     }
 
     before(async () => {
-      database = await persistentDatabase(backend);
+      database = await backend.createDatabase();
     });
     afterEach(async () => {
       await Promise.all(running.map((server) => server.kill()));

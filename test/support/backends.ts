@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { openStore } from '../../src/storage/open.ts';
@@ -20,10 +23,16 @@ export type Backend = {
   createDatabase(): Promise<TestDatabase>;
 };
 
+/**
+ * A SQLite file in a temp directory of its own, as the server runs in production: a second
+ * connection for reads, WAL flushes off the event loop. `drop` removes the directory (WAL and SHM
+ * files included).
+ */
 const sqliteBackend: Backend = {
   name: 'sqlite',
   async createDatabase() {
-    return { url: ':memory:', drop: async () => {} };
+    const dir = await mkdtemp(join(tmpdir(), 'ftshare-test-'));
+    return { url: join(dir, 'ftshare.db'), drop: () => rm(dir, { recursive: true, force: true }) };
   },
 };
 

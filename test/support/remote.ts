@@ -1,8 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBase62 } from '../../src/ids.ts';
-import type { Backend, TestDatabase } from './backends.ts';
 
 /**
  * Helpers for suites that talk to a child server (test/support/server.ts) over real HTTP.
@@ -10,17 +6,6 @@ import type { Backend, TestDatabase } from './backends.ts';
 
 /** A fresh admin key for FTSHARE_ADMIN_KEY. */
 export const newAdminKey = () => `sk-admin-${randomBase62(40)}`;
-
-/**
- * A fresh database that outlives the process using it: a SQLite file in a temp directory of its
- * own (`:memory:` would vanish with a killed server), or a fresh PostgreSQL database. `drop`
- * removes the directory (WAL and SHM files included) or the database.
- */
-export async function persistentDatabase(backend: Backend): Promise<TestDatabase> {
-  if (backend.name !== 'sqlite') return backend.createDatabase();
-  const dir = await mkdtemp(join(tmpdir(), 'ftshare-test-'));
-  return { url: join(dir, 'ftshare.db'), drop: () => rm(dir, { recursive: true, force: true }) };
-}
 
 export type Reply = {
   status: number;
