@@ -39,6 +39,9 @@ export function walFileSync(databasePath: string): WalSync {
   };
 }
 
+/** The WAL size (in 4 KiB pages) past which the writer starts it over: 16 MiB. */
+const RESTART_FRAMES = 4_096;
+
 /** A read transaction on one read-only connection; `pinned` while newer commits await the disk. */
 type Snapshot = { statements: Statements; pinned: boolean };
 
@@ -74,6 +77,9 @@ export class DurableReads {
   #syncing = false;
   #failed: Error | null = null;
   #settled: Array<() => void> = [];
+  #afterFlush: Array<() => void> = [];
+  /** Frames in the WAL, as the checkpoint worker last counted them. */
+  #walFrames = 0;
 
   constructor(
     private readonly openReader: () => BetterSqlite3.Database,
@@ -110,6 +116,38 @@ export class DurableReads {
     (this.#published as Snapshot).pinned = true;
     for (const waiter of waiters) this.#unsynced.push(waiter);
     if (!this.#syncing) this.#startSync();
+  }
+
+  /** Whether a flush is out: the writer holds its next group back until it ends (`afterFlush`). */
+  get flushing(): boolean {
+    return this.#syncing;
+  }
+
+  /** Runs `then` when the flush now out ends, whether it succeeded or failed. */
+  afterFlush(then: () => void): void {
+    this.#afterFlush.push(then);
+  }
+
+  /** The checkpoint worker's count of the frames in the WAL. */
+  noteWalFrames(frames: number): void {
+    this.#walFrames = frames;
+  }
+
+  /** The WAL has grown past `RESTART_FRAMES`: the writer should start it over before its next group. */
+  get walRestartDue(): boolean {
+    return this.#walFrames >= RESTART_FRAMES && !this.#failed;
+  }
+
+  walRestarted(): void {
+    this.#walFrames = 0;
+  }
+
+  /** Ends the published snapshot (none may be pinned: call after `settle`, with no commit since). */
+  endSnapshots(): void {
+    const snapshot = this.#published;
+    if (!snapshot || snapshot.pinned) return;
+    this.#published = null;
+    this.#release(snapshot);
   }
 
   /** Resolves once every commit so far is durable (or has failed). */
@@ -159,6 +197,7 @@ export class DurableReads {
     if (error) {
       this.#release(next);
       this.#fail(error, covered);
+      this.#runAfterFlush();
       return;
     }
     const previous = this.#published;
@@ -170,7 +209,15 @@ export class DurableReads {
       setImmediate(() => this.#expire(next));
       this.#notifySettled();
     }
+    // The next group commits now, so its flush starts without waiting for the event loop.
+    this.#runAfterFlush();
     for (const waiter of covered) waiter.resolve();
+  }
+
+  #runAfterFlush(): void {
+    const callbacks = this.#afterFlush;
+    this.#afterFlush = [];
+    for (const then of callbacks) then();
   }
 
   #fail(cause: unknown, covered: Waiter[]): void {

@@ -5,7 +5,8 @@ import { Kysely, Migrator } from 'kysely';
 import { migrationsFor } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { SqlStore } from './sql-store.ts';
-import { SqliteGroupCommitDialect } from './sqlite-driver.ts';
+import { Checkpointer } from './sqlite-checkpoints.ts';
+import { BUSY_TIMEOUT_MS, SqliteGroupCommitDialect } from './sqlite-driver.ts';
 import { DurableReads, type WalSync, walFileSync } from './sqlite-durability.ts';
 
 /**
@@ -19,10 +20,14 @@ import { DurableReads, type WalSync, walFileSync } from './sqlite-durability.ts'
  * - SQLite runs one write transaction at a time, and the driver runs this process's write
  *   transactions one after the other, so grants need no row locks here; see `DialectTraits.rowLocks`.
  */
+/** SQLite's automatic checkpoint runs in COMMIT once the WAL holds this many pages (40 MB). */
+const BACKSTOP_PAGES = 10_000;
+
 export class SqliteStore extends SqlStore {
   private constructor(
     db: Kysely<Database>,
     private readonly reads: DurableReads | null,
+    private readonly checkpointer: Checkpointer | null,
   ) {
     super(db, { kind: 'sqlite', rowLocks: false });
   }
@@ -36,7 +41,9 @@ export class SqliteStore extends SqlStore {
     // NORMAL: COMMIT does not wait for the disk; DurableReads flushes the WAL before anyone hears.
     writer.pragma(`synchronous = ${inMemory ? 'FULL' : 'NORMAL'}`);
     writer.pragma('foreign_keys = ON');
-    writer.pragma('busy_timeout = 5000');
+    writer.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Checkpoints run on a worker thread (sqlite-checkpoints.ts); this one is only a backstop.
+    writer.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     const openReader = () => {
       const reader = new BetterSqlite3(path, { readonly: true });
       reader.pragma('busy_timeout = 5000');
@@ -44,7 +51,13 @@ export class SqliteStore extends SqlStore {
     };
     const reads = inMemory ? null : new DurableReads(openReader, options.wal ?? walFileSync(path));
     const dialect = new SqliteGroupCommitDialect({ writer, reads });
-    return new SqliteStore(new Kysely<Database>({ dialect }), reads);
+    const checkpointer = reads ? new Checkpointer(path, (frames) => reads.noteWalFrames(frames)) : null;
+    return new SqliteStore(new Kysely<Database>({ dialect }), reads, checkpointer);
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    await this.checkpointer?.stop();
   }
 
   /** Also fails once a WAL flush has failed: writes are refused until a restart (/readyz says so). */
