@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -38,7 +39,7 @@ class GuardedClient extends pg.Client {
     super(config);
     const query = this.query.bind(this) as (...args: unknown[]) => unknown;
     const guarded = (...args: unknown[]) => {
-      const result = query(...args);
+      const result = query(...preparedOnce(args));
       if (!(result instanceof Promise)) return result;
       return result.catch((error: unknown) => {
         if (error instanceof Error && error.message === READ_TIMEOUT) void this.end().catch(() => {});
@@ -47,6 +48,26 @@ class GuardedClient extends pg.Client {
     };
     (this as unknown as { query: typeof guarded }).query = guarded;
   }
+}
+
+/** Statement names by SQL text (a bounded set: the app's queries come in a few dozen shapes). */
+const statementNames = new Map<string, string>();
+
+/**
+ * A query with parameters becomes a named prepared statement: PostgreSQL parses and plans it once
+ * per connection instead of on every call (pg keeps track of which connection has which). The
+ * name is derived from the text, so the same text always has the same name. Statements without
+ * parameters (BEGIN, COMMIT, DDL in migrations) go as they are.
+ */
+function preparedOnce(args: unknown[]): unknown[] {
+  const [text, values, ...rest] = args;
+  if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0) return args;
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `ftshare_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
+    if (statementNames.size < 1_000) statementNames.set(text, name);
+  }
+  return [{ name, text, values }, ...rest];
 }
 
 /**
