@@ -40,7 +40,7 @@ export function walFileSync(databasePath: string): WalSync {
 }
 
 /** The WAL size (in 4 KiB pages) past which the writer starts it over: 16 MiB. */
-const RESTART_FRAMES = 4_096;
+export const RESTART_FRAMES = 4_096;
 
 /** A read transaction on one read-only connection; `pinned` while newer commits await the disk. */
 type Snapshot = { statements: Statements; pinned: boolean };
@@ -84,6 +84,7 @@ export class DurableReads {
   constructor(
     private readonly openReader: () => BetterSqlite3.Database,
     private readonly wal: WalSync,
+    private readonly restartFrames = RESTART_FRAMES,
   ) {}
 
   read(query: CompiledQuery): QueryResult<unknown> {
@@ -133,9 +134,9 @@ export class DurableReads {
     this.#walFrames = frames;
   }
 
-  /** The WAL has grown past `RESTART_FRAMES`: the writer should start it over before its next group. */
+  /** The WAL has grown past `restartFrames`: the writer should start it over before its next group. */
   get walRestartDue(): boolean {
-    return this.#walFrames >= RESTART_FRAMES && !this.#failed;
+    return this.#walFrames >= this.restartFrames && !this.#failed;
   }
 
   walRestarted(): void {

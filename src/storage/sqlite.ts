@@ -32,8 +32,11 @@ export class SqliteStore extends SqlStore {
     super(db, { kind: 'sqlite', rowLocks: false });
   }
 
-  /** `wal` replaces the WAL's flush, for tests that hold it back or make it fail. */
-  static open(path: string, options: { wal?: WalSync } = {}): SqliteStore {
+  /**
+   * For tests: `wal` replaces the WAL's flush (to hold it back or make it fail), and
+   * `walRestartFrames` the WAL size at which the writer starts it over.
+   */
+  static open(path: string, options: { wal?: WalSync; walRestartFrames?: number } = {}): SqliteStore {
     const inMemory = path === ':memory:';
     if (!inMemory) mkdirSync(dirname(path), { recursive: true });
     const writer = new BetterSqlite3(path);
@@ -49,7 +52,7 @@ export class SqliteStore extends SqlStore {
       reader.pragma('busy_timeout = 5000');
       return reader;
     };
-    const reads = inMemory ? null : new DurableReads(openReader, options.wal ?? walFileSync(path));
+    const reads = inMemory ? null : new DurableReads(openReader, options.wal ?? walFileSync(path), options.walRestartFrames);
     const dialect = new SqliteGroupCommitDialect({ writer, reads });
     const checkpointer = reads ? new Checkpointer(path, (frames) => reads.noteWalFrames(frames)) : null;
     return new SqliteStore(new Kysely<Database>({ dialect }), reads, checkpointer);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,5 +179,44 @@ describe('SQLite durability: answered and visible only once flushed', () => {
     assert.equal((await store.getProject(orgId, before.id))?.name, 'before', 'durable data stays readable');
     assert.equal(await store.getProject(orgId, lost.id), undefined, 'a write that failed its flush is visible');
     await assert.rejects(store.ping(), /could not make a commit durable/, 'readiness must fail');
+  });
+});
+
+describe('SQLite WAL under steady writes', () => {
+  test('the writer starts the WAL over once it passes its limit, instead of letting it grow', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ftshare-wal-'));
+    const path = join(dir, 'steady.db');
+    const restartFrames = 50;
+    const store = SqliteStore.open(path, { walRestartFrames: restartFrames });
+    try {
+      await store.migrate();
+      const orgId = newId.organization();
+      await store.createOrganization({ id: orgId, name: 'acme', createdAt: 1_700_000_000 });
+      // Twenty clients writing back to back: a new group always begins while the last is flushed,
+      // which is when SQLite never starts the WAL over by itself.
+      const deadline = Date.now() + 2_000;
+      let written = 0;
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          while (Date.now() < deadline) {
+            const id = newId.project();
+            await store.createProject({ id, orgId, name: id, externalKeyId: null, createdAt: 1, archivedAt: null });
+            written++;
+          }
+        }),
+      );
+      // Restarting reuses the file from its start, so its size is the most the WAL ever held.
+      const framesEverHeld = Math.round(statSync(`${path}-wal`).size / (4096 + 24));
+      // Left to grow, the WAL holds about a frame per write; started over, what piles up between
+      // two of the checkpoint worker's counts (100 ms apart).
+      assert.ok(written >= 500, `only ${written} writes in 2 s: too few to tell`);
+      assert.ok(
+        framesEverHeld < written / 4,
+        `the WAL grew to ${framesEverHeld} frames over ${written} writes (limit ${restartFrames})`,
+      );
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
