@@ -1,6 +1,7 @@
 // Checkpoints one SQLite database's WAL on a worker thread: copying WAL pages back into the
 // database file and fsyncing both would otherwise run inside a COMMIT on the event loop (SQLite's
-// automatic checkpoint), a sixth of the server's time under steady writes. Plain JavaScript:
+// automatic checkpoint), a sixth of the server's time under steady writes. Reports the WAL's size
+// after each checkpoint, and starts the WAL over when asked. Plain JavaScript:
 // a worker thread does not inherit tsx's loader when the server starts through bin/ftshare.js.
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
@@ -11,15 +12,34 @@ db.pragma('busy_timeout = 0');
 
 const timer = setInterval(() => {
   try {
+    const countedAt = Date.now();
     const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage(log);
+    parentPort.postMessage({ frames: log, countedAt });
   } catch {
     // SQLITE_BUSY (another checkpoint runs) or an I/O error: the next tick tries again, and the
     // writer's own automatic checkpoint remains as a backstop.
   }
 }, workerData.intervalMs);
 
+// Starting the WAL over, when the writer asks (between its groups, with no snapshot of its own
+// open): RESTART waits here, not on the event loop, for the readers still on older frames.
+function restart() {
+  try {
+    db.pragma('busy_timeout = 200');
+    const [{ busy }] = db.pragma('wal_checkpoint(RESTART)');
+    return busy === 0;
+  } catch {
+    return false;
+  } finally {
+    db.pragma('busy_timeout = 0');
+  }
+}
+
 parentPort.on('message', (message) => {
+  if (message === 'restart') {
+    parentPort.postMessage({ restarted: restart() });
+    return;
+  }
   if (message !== 'close') return;
   clearInterval(timer);
   db.close();

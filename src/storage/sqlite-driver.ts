@@ -67,9 +67,8 @@ type Group = { waiters: Waiter[]; failed?: unknown };
 /** A unit in progress, and the group it runs in. */
 type Unit = { group: Group };
 
-/** The writer's busy timeout, and the shorter one it waits for readers before starting the WAL over. */
+/** How long the writer waits for another process's write lock. */
 export const BUSY_TIMEOUT_MS = 5_000;
-const RESTART_BUSY_MS = 50;
 
 /** A group this large commits at once instead of waiting for the event loop to come round. */
 const MAX_GROUP = 512;
@@ -77,14 +76,7 @@ const MAX_GROUP = 512;
 /** What the writer's COMMIT waits on; null for `:memory:`, where a unit commits at its end. */
 type Durability = Pick<
   DurableReads,
-  | 'beforeCommit'
-  | 'committed'
-  | 'flushing'
-  | 'afterFlush'
-  | 'walRestartDue'
-  | 'settle'
-  | 'endSnapshots'
-  | 'walRestarted'
+  'beforeCommit' | 'committed' | 'flushing' | 'afterFlush' | 'walRestartDue' | 'restartWal'
 >;
 
 /** The writer connection: one unit at a time, units grouped into shared transactions. */
@@ -127,7 +119,7 @@ class Writer {
   async beginUnit(): Promise<Unit> {
     await this.lock();
     try {
-      if (!this.#group && this.durability?.walRestartDue) await this.#restartWal(this.durability);
+      if (!this.#group && this.durability?.walRestartDue) await this.durability.restartWal();
       if (!this.#group) {
         // A transaction left open by a COMMIT and ROLLBACK that both failed holds nothing anyone
         // was told about; without this, every later BEGIN would fail for good.
@@ -198,31 +190,6 @@ class Writer {
       }
       await new Promise<void>((resolve) => this.#idle.push(resolve));
     }
-  }
-
-  /**
-   * SQLite starts the WAL over only when a write transaction begins after a checkpoint has copied
-   * all of it back into the database file, with no reader on an older snapshot. Under steady
-   * writes that moment never comes by itself (a new group begins while the last one is being
-   * flushed), and the WAL then grows without end, with SQLite retrying its checkpoint in every
-   * COMMIT. So once the WAL is large, the writer (holding the lock, no group open) waits for the
-   * flush out, ends the reads' snapshots, and checkpoints with RESTART. The checkpoint worker has
-   * already copied nearly everything back, so this is short; reads go on around it.
-   */
-  async #restartWal(durability: Durability): Promise<void> {
-    await durability.settle();
-    if (this.#group || this.statements.db.inTransaction) return;
-    durability.endSnapshots();
-    const { db } = this.statements;
-    try {
-      db.pragma(`busy_timeout = ${RESTART_BUSY_MS}`);
-      db.pragma('wal_checkpoint(RESTART)');
-    } catch {
-      // Busy (another process's reader or checkpoint) or failed: the next group tries again.
-    } finally {
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    }
-    durability.walRestarted();
   }
 
   #exec(sql: string): void {

@@ -42,6 +42,13 @@ export function walFileSync(databasePath: string): WalSync {
 /** The WAL size (in 4 KiB pages) past which the writer starts it over: 16 MiB. */
 export const RESTART_FRAMES = 4_096;
 
+/** Attempts in a row to open a flush's snapshot before writes are failed for good. */
+const MAX_OPEN_FAILURES = 5;
+
+/** An error the store answers with 503 (`SqliteStore.isUnavailableError` knows the code). */
+const unavailable = (message: string, cause?: unknown) =>
+  Object.assign(new Error(message), { code: 'SQLITE_IOERR_FSYNC', cause });
+
 /** A read transaction on one read-only connection; `pinned` while newer commits await the disk. */
 type Snapshot = { statements: Statements; pinned: boolean };
 
@@ -72,33 +79,49 @@ type Snapshot = { statements: Statements; pinned: boolean };
 export class DurableReads {
   readonly #idle: Statements[] = [];
   #published: Snapshot | null = null;
-  /** Committed, waiting for a flush to begin. */
+  /** Committed, waiting for a flush to begin: how many commits, and who waits on them. */
+  #unsyncedCommits = 0;
   #unsynced: Waiter[] = [];
+  /** Failed attempts in a row to open the snapshot a flush publishes. */
+  #openFailures = 0;
   #syncing = false;
   #failed: Error | null = null;
   #settled: Array<() => void> = [];
   #afterFlush: Array<() => void> = [];
-  /** Frames in the WAL, as the checkpoint worker last counted them. */
+  /** Frames in the WAL, as the checkpoint worker last counted them, and the count that calls for a restart. */
   #walFrames = 0;
+  #restartAt: number;
+  /** When the writer last started the WAL over: counts taken before then are stale. */
+  #restartedAt = 0;
 
   constructor(
     private readonly openReader: () => BetterSqlite3.Database,
     private readonly wal: WalSync,
+    /** Checkpoints with RESTART elsewhere (the checkpoint worker); true if it completed. */
+    private readonly checkpointRestart: () => Promise<boolean>,
     private readonly restartFrames = RESTART_FRAMES,
-  ) {}
+  ) {
+    this.#restartAt = restartFrames;
+  }
 
   read(query: CompiledQuery): QueryResult<unknown> {
     const snapshot = this.#published ?? this.#publishFresh();
     try {
       return snapshot.statements.run(query);
     } catch (error) {
-      // An I/O error can end the read transaction; the next read opens another.
+      // An I/O error can end the read transaction. The next read opens another, unless commits
+      // are waiting for the disk (then reads fail until the next flush publishes one).
       if (!snapshot.statements.db.inTransaction && this.#published === snapshot) {
         this.#published = null;
         this.#release(snapshot);
       }
       throw error;
     }
+  }
+
+  /** Commits are waiting for the disk: a snapshot opened now could show them. */
+  get #dirty(): boolean {
+    return this.#syncing || this.#unsyncedCommits > 0;
   }
 
   /** Why writes fail for good (a flush failed), or null. */
@@ -115,6 +138,7 @@ export class DurableReads {
   /** After the writer's COMMIT: `waiters` hear once it is durable. */
   committed(waiters: Waiter[]): void {
     (this.#published as Snapshot).pinned = true;
+    this.#unsyncedCommits++;
     for (const waiter of waiters) this.#unsynced.push(waiter);
     if (!this.#syncing) this.#startSync();
   }
@@ -129,26 +153,37 @@ export class DurableReads {
     this.#afterFlush.push(then);
   }
 
-  /** The checkpoint worker's count of the frames in the WAL. */
-  noteWalFrames(frames: number): void {
-    this.#walFrames = frames;
+  /** The checkpoint worker's count of the frames in the WAL, taken at `countedAt` (ms since the epoch). */
+  noteWalFrames(frames: number, countedAt: number): void {
+    if (countedAt >= this.#restartedAt) this.#walFrames = frames;
   }
 
   /** The WAL has grown past `restartFrames`: the writer should start it over before its next group. */
   get walRestartDue(): boolean {
-    return this.#walFrames >= this.restartFrames && !this.#failed;
+    return this.#walFrames >= this.#restartAt && !this.#failed;
   }
 
-  walRestarted(): void {
-    this.#walFrames = 0;
-  }
-
-  /** Ends the published snapshot (none may be pinned: call after `settle`, with no commit since). */
-  endSnapshots(): void {
+  /**
+   * SQLite starts the WAL over only when a write transaction begins after a checkpoint has copied
+   * all of it back into the database file, with no reader on an older snapshot. Under steady
+   * writes that moment never comes by itself (a new group begins while the last one is being
+   * flushed), and the WAL then grows without end, with SQLite retrying its checkpoint in every
+   * COMMIT. So once the WAL is large, the writer calls this between groups, holding its lock: it
+   * waits for the flush out, ends the snapshot readers hold, and has the checkpoint worker
+   * checkpoint with RESTART, off the event loop; the writer's next group then starts the WAL over.
+   * If that was busy (a reader in another process), the next try waits for as much growth again.
+   */
+  async restartWal(): Promise<void> {
+    await this.settle();
     const snapshot = this.#published;
-    if (!snapshot || snapshot.pinned) return;
-    this.#published = null;
-    this.#release(snapshot);
+    if (snapshot && !snapshot.pinned) {
+      this.#published = null;
+      this.#release(snapshot);
+    }
+    const restarted = await this.checkpointRestart();
+    this.#restartAt = restarted ? this.restartFrames : this.#walFrames + this.restartFrames;
+    if (restarted) this.#walFrames = 0;
+    this.#restartedAt = Date.now();
   }
 
   /** Resolves once every commit so far is durable (or has failed). */
@@ -166,6 +201,8 @@ export class DurableReads {
 
   /** A snapshot of everything committed now, published until the event loop comes round. */
   #publishFresh(): Snapshot {
+    // Only after a read failed and ended a pinned snapshot; the next flush publishes a new one.
+    if (this.#dirty) throw unavailable('the read snapshot was lost while commits await the disk');
     const snapshot = this.#open();
     this.#published = snapshot;
     setImmediate(() => this.#expire(snapshot));
@@ -179,15 +216,29 @@ export class DurableReads {
   }
 
   #startSync(): void {
-    const covered = this.#unsynced;
-    this.#unsynced = [];
     let next: Snapshot;
     try {
       next = this.#open();
     } catch (error) {
-      this.#fail(error, covered);
+      // EMFILE, SQLITE_BUSY…: the commits are in the WAL, not lost. Try again shortly, holding
+      // the writer's next group back meanwhile; give up only if it keeps failing.
+      this.#syncing = true;
+      if (++this.#openFailures >= MAX_OPEN_FAILURES) {
+        this.#syncing = false;
+        this.#fail(error, []);
+        this.#runAfterFlush();
+      } else {
+        setTimeout(() => {
+          this.#syncing = false;
+          this.#startSync();
+        }, 10);
+      }
       return;
     }
+    this.#openFailures = 0;
+    const covered = this.#unsynced;
+    this.#unsynced = [];
+    this.#unsyncedCommits = 0;
     next.pinned = true;
     this.#syncing = true;
     this.wal.sync((error) => this.#synced(error, covered, next));
@@ -204,15 +255,18 @@ export class DurableReads {
     const previous = this.#published;
     this.#published = next;
     if (previous) this.#release(previous);
-    if (this.#unsynced.length > 0) this.#startSync();
-    else {
-      next.pinned = false;
-      setImmediate(() => this.#expire(next));
-      this.#notifySettled();
+    try {
+      if (this.#unsyncedCommits > 0) this.#startSync();
+      else {
+        next.pinned = false;
+        setImmediate(() => this.#expire(next));
+        this.#notifySettled();
+      }
+      // The next group commits now, so its flush starts without waiting for the event loop.
+      this.#runAfterFlush();
+    } finally {
+      for (const waiter of covered) waiter.resolve();
     }
-    // The next group commits now, so its flush starts without waiting for the event loop.
-    this.#runAfterFlush();
-    for (const waiter of covered) waiter.resolve();
   }
 
   #runAfterFlush(): void {
@@ -222,12 +276,10 @@ export class DurableReads {
   }
 
   #fail(cause: unknown, covered: Waiter[]): void {
-    this.#failed = Object.assign(new Error('the SQLite store could not make a commit durable; restart the server'), {
-      code: 'SQLITE_IOERR_FSYNC',
-      cause,
-    });
+    this.#failed = unavailable('the SQLite store could not make a commit durable; restart the server', cause);
     const waiters = [...covered, ...this.#unsynced];
     this.#unsynced = [];
+    this.#unsyncedCommits = 0;
     for (const waiter of waiters) waiter.reject(this.#failed);
     this.#notifySettled();
   }

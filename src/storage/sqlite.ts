@@ -52,15 +52,32 @@ export class SqliteStore extends SqlStore {
       reader.pragma('busy_timeout = 5000');
       return reader;
     };
-    const reads = inMemory ? null : new DurableReads(openReader, options.wal ?? walFileSync(path), options.walRestartFrames);
+    let reads: DurableReads | null = null;
+    const checkpointer = inMemory
+      ? null
+      : new Checkpointer(
+          path,
+          (frames, countedAt) => reads?.noteWalFrames(frames, countedAt),
+          // Without the worker, SQLite's own checkpoint in COMMIT, at its default size, is better
+          // than a WAL that only grows.
+          () => {
+            if (writer.open) writer.pragma('wal_autocheckpoint = 1000');
+          },
+        );
+    if (checkpointer) {
+      const wal = options.wal ?? walFileSync(path);
+      reads = new DurableReads(openReader, wal, () => checkpointer.restart(), options.walRestartFrames);
+    }
     const dialect = new SqliteGroupCommitDialect({ writer, reads });
-    const checkpointer = reads ? new Checkpointer(path, (frames) => reads.noteWalFrames(frames)) : null;
     return new SqliteStore(new Kysely<Database>({ dialect }), reads, checkpointer);
   }
 
   override async close(): Promise<void> {
-    await super.close();
-    await this.checkpointer?.stop();
+    try {
+      await super.close();
+    } finally {
+      await this.checkpointer?.stop();
+    }
   }
 
   /** Also fails once a WAL flush has failed: writes are refused until a restart (/readyz says so). */
