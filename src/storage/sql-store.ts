@@ -27,7 +27,7 @@ import type {
   ServiceAccount,
   Store,
 } from './store.ts';
-import { Templates } from './templates.ts';
+import { type Placeholder, Templates } from './templates.ts';
 
 /** What differs between the SQL dialects, decided by the adapter that opens the database. */
 export type DialectTraits = {
@@ -354,6 +354,17 @@ export abstract class SqlStore implements Store {
     });
   }
 
+  /** The `seq` of the permission `after` names, within the listed checkpoint (and project). */
+  private permissionCursor(p: Placeholder, byProject: boolean) {
+    const cursor = this.db
+      .selectFrom('checkpoint_permissions as cursor')
+      .select('cursor.seq')
+      .where('cursor.org_id', '=', p<string>('orgId'))
+      .where('cursor.checkpoint', '=', p<string>('checkpoint'))
+      .where('cursor.id', '=', p<string>('after'));
+    return byProject ? cursor.where('cursor.project_id', '=', p<string>('projectId')) : cursor;
+  }
+
   async listPermissions(
     orgId: string,
     checkpoint: string,
@@ -362,21 +373,6 @@ export abstract class SqlStore implements Store {
     const descending = query.order === 'descending';
     const byProject = query.projectId !== undefined;
     const values: Record<string, unknown> = { orgId, checkpoint, projectId: query.projectId, after: query.after };
-    if (query.after !== undefined) {
-      const [found] = await this.templates
-        .get(`permissionCursor:${byProject}`, (p) => {
-          const cursor = this.db
-            .selectFrom('checkpoint_permissions')
-            .select('seq')
-            .where('org_id', '=', p<string>('orgId'))
-            .where('checkpoint', '=', p<string>('checkpoint'))
-            .where('id', '=', p<string>('after'));
-          return byProject ? cursor.where('project_id', '=', p<string>('projectId')) : cursor;
-        })
-        .run(this.db, values);
-      if (!found) return 'unknown_cursor';
-      values.seq = found.seq;
-    }
     const after = query.after !== undefined;
     const rows = await this.templates
       .get(`permissionPage:${descending}:${byProject}:${after}:${query.limit}`, (p) => {
@@ -386,10 +382,16 @@ export abstract class SqlStore implements Store {
           .where('org_id', '=', p<string>('orgId'))
           .where('checkpoint', '=', p<string>('checkpoint'));
         if (byProject) select = select.where('project_id', '=', p<string>('projectId'));
-        if (after) select = select.where('seq', descending ? '<' : '>', p<number>('seq'));
+        // The cursor's position is looked up inside the page's own statement: one round trip to
+        // PostgreSQL, not two. An unknown cursor gives NULL, so an empty page (told apart below).
+        if (after) select = select.where('seq', descending ? '<' : '>', this.permissionCursor(p, byProject));
         return select.orderBy('seq', descending ? 'desc' : 'asc').limit(pageLimit(query.limit));
       })
       .run(this.db, values);
+    if (after && rows.length === 0) {
+      const cursor = this.templates.get(`permissionCursor:${byProject}`, (p) => this.permissionCursor(p, byProject));
+      if ((await cursor.run(this.db, values)).length === 0) return 'unknown_cursor';
+    }
     // org_id and checkpoint are the query's own: not read back, one string conversion less per column.
     const items = rows.map((row) => ({
       id: row.id,
