@@ -21,17 +21,16 @@ const timer = setInterval(() => {
   }
 }, workerData.intervalMs);
 
-// Starting the WAL over, when the writer asks (between its groups, with no snapshot of its own
-// open): RESTART waits here, not on the event loop, for the readers still on older frames.
+// Starting the WAL over, when the writer asks: it has no transaction open and commits nothing
+// until this answers, so every reader is on the latest snapshot and a PASSIVE checkpoint can copy
+// the whole WAL back without waiting on anyone. SQLite then starts the WAL over at the writer's
+// next commit (if no reader is still on a snapshot from before: the writer ends its own first).
 function restart() {
   try {
-    db.pragma('busy_timeout = 200');
-    const [{ busy }] = db.pragma('wal_checkpoint(RESTART)');
-    return busy === 0;
+    const [{ busy, log, checkpointed }] = db.pragma('wal_checkpoint(PASSIVE)');
+    return busy === 0 && log === checkpointed;
   } catch {
     return false;
-  } finally {
-    db.pragma('busy_timeout = 0');
   }
 }
 

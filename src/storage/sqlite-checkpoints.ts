@@ -40,7 +40,7 @@ export class Checkpointer {
 
   readonly #restarting: Array<(restarted: boolean) => void> = [];
 
-  /** Checkpoints with RESTART on the worker: true if the next write starts the WAL over. */
+  /** Checkpoints on the worker now: true if the whole WAL was copied back (see the worker's `restart`). */
   restart(): Promise<boolean> {
     if (this.#stopping) return Promise.resolve(false);
     return new Promise((resolve) => {

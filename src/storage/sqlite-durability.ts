@@ -39,8 +39,11 @@ export function walFileSync(databasePath: string): WalSync {
   };
 }
 
-/** The WAL size (in 4 KiB pages) past which the writer starts it over: 16 MiB. */
-export const RESTART_FRAMES = 4_096;
+/**
+ * The WAL size (in 4 KiB pages) past which the writer starts it over: 64 MiB. Each restart holds
+ * writes back while the last of the WAL is copied; a larger WAL means fewer such pauses.
+ */
+export const RESTART_FRAMES = 16_384;
 
 /** Attempts in a row to open a flush's snapshot before writes are failed for good. */
 const MAX_OPEN_FAILURES = 5;
@@ -97,7 +100,7 @@ export class DurableReads {
   constructor(
     private readonly openReader: () => BetterSqlite3.Database,
     private readonly wal: WalSync,
-    /** Checkpoints with RESTART elsewhere (the checkpoint worker); true if it completed. */
+    /** Copies the whole WAL back elsewhere (the checkpoint worker); true if it did. */
     private readonly checkpointRestart: () => Promise<boolean>,
     private readonly restartFrames = RESTART_FRAMES,
   ) {
@@ -169,18 +172,21 @@ export class DurableReads {
    * writes that moment never comes by itself (a new group begins while the last one is being
    * flushed), and the WAL then grows without end, with SQLite retrying its checkpoint in every
    * COMMIT. So once the WAL is large, the writer calls this between groups, holding its lock: it
-   * waits for the flush out, ends the snapshot readers hold, and has the checkpoint worker
-   * checkpoint with RESTART, off the event loop; the writer's next group then starts the WAL over.
-   * If that was busy (a reader in another process), the next try waits for as much growth again.
+   * waits for the flush out, has the checkpoint worker copy the whole WAL back (off the event
+   * loop; with no commit meanwhile, no reader holds it back), then ends the snapshot readers hold,
+   * so the writer's next commit starts the WAL over. Writes wait meanwhile (a few to tens of ms,
+   * the time to copy and fsync what the worker's last periodic checkpoint left). If the copy was
+   * incomplete (a reader in another process), the next try waits for as much growth again.
    */
   async restartWal(): Promise<void> {
     await this.settle();
+    const restarted = await this.checkpointRestart();
+    // A snapshot opened before the checkpoint finished would keep SQLite from starting over.
     const snapshot = this.#published;
     if (snapshot && !snapshot.pinned) {
       this.#published = null;
       this.#release(snapshot);
     }
-    const restarted = await this.checkpointRestart();
     this.#restartAt = restarted ? this.restartFrames : this.#walFrames + this.restartFrames;
     if (restarted) this.#walFrames = 0;
     this.#restartedAt = Date.now();

@@ -20,8 +20,8 @@ import { DurableReads, type WalSync, walFileSync } from './sqlite-durability.ts'
  * - SQLite runs one write transaction at a time, and the driver runs this process's write
  *   transactions one after the other, so grants need no row locks here; see `DialectTraits.rowLocks`.
  */
-/** SQLite's automatic checkpoint runs in COMMIT once the WAL holds this many pages (40 MB). */
-const BACKSTOP_PAGES = 10_000;
+/** SQLite's automatic checkpoint runs in COMMIT once the WAL holds this many pages (160 MB). */
+const BACKSTOP_PAGES = 40_000;
 
 export class SqliteStore extends SqlStore {
   private constructor(
