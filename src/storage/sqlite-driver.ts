@@ -123,12 +123,12 @@ class Writer {
       if (!this.#group) {
         // A transaction left open by a COMMIT and ROLLBACK that both failed holds nothing anyone
         // was told about; without this, every later BEGIN would fail for good.
-        if (this.statements.db.inTransaction) this.#exec('rollback');
-        this.#exec('begin immediate');
+        if (this.statements.db.inTransaction) this.statements.exec('rollback');
+        this.statements.exec('begin immediate');
         this.#group = { waiters: [] };
       }
       const unit = { group: this.#group };
-      this.#exec('savepoint ftshare_unit');
+      this.statements.exec('savepoint ftshare_unit');
       return unit;
     } catch (error) {
       // e.g. SQLITE_BUSY: another process held the write lock past busy_timeout.
@@ -162,10 +162,10 @@ class Writer {
       ended = Promise.reject(group.failed);
     } else {
       try {
-        if (keep) this.#exec('release ftshare_unit');
+        if (keep) this.statements.exec('release ftshare_unit');
         else {
-          this.#exec('rollback to ftshare_unit');
-          this.#exec('release ftshare_unit');
+          this.statements.exec('rollback to ftshare_unit');
+          this.statements.exec('release ftshare_unit');
         }
         ended = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
       } catch (error) {
@@ -192,15 +192,11 @@ class Writer {
     }
   }
 
-  #exec(sql: string): void {
-    this.statements.get(sql).statement.run();
-  }
-
   /** Rolls back the shared transaction, if one is open; if even that fails, `beginUnit` clears it. */
   #abandon(): void {
     if (!this.statements.db.inTransaction) return;
     try {
-      this.#exec('rollback');
+      this.statements.exec('rollback');
     } catch {
       // Left open: the next group's beginUnit rolls it back before it begins.
     }
@@ -229,7 +225,7 @@ class Writer {
     this.#group = null;
     try {
       this.durability?.beforeCommit();
-      this.#exec('commit');
+      this.statements.exec('commit');
     } catch (error) {
       this.#abandon();
       this.#fail(group, error);

@@ -182,11 +182,7 @@ export class DurableReads {
     await this.settle();
     const restarted = await this.checkpointRestart();
     // A snapshot opened before the checkpoint finished would keep SQLite from starting over.
-    const snapshot = this.#published;
-    if (snapshot && !snapshot.pinned) {
-      this.#published = null;
-      this.#release(snapshot);
-    }
+    if (this.#published) this.#expire(this.#published);
     this.#restartAt = restarted ? this.restartFrames : this.#walFrames + this.restartFrames;
     if (restarted) this.#walFrames = 0;
     this.#restartedAt = Date.now();

@@ -49,7 +49,7 @@ export class SqliteStore extends SqlStore {
     writer.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     const openReader = () => {
       const reader = new BetterSqlite3(path, { readonly: true });
-      reader.pragma('busy_timeout = 5000');
+      reader.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       return reader;
     };
     let reads: DurableReads | null = null;
