@@ -25,6 +25,28 @@ const TABLES = [
 
 const INDEXES = ['checkpoint_permissions_by_checkpoint_seq', 'checkpoint_permissions_by_project', 'projects_by_org'];
 
+/** Runs `check` with a client on `url`, then closes it. */
+async function withClient(url: string, check: (db: pg.Client) => Promise<void>): Promise<void> {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    await check(db);
+  } finally {
+    await db.end();
+  }
+}
+
+/** One kysely_migration row per migration, none twice. */
+async function assertMigratedOnce(db: pg.Client): Promise<void> {
+  const expected = Object.keys(await migrationsFor('postgres').getMigrations()).sort();
+  const migrations = await db.query<{ name: string }>('select name from kysely_migration order by name');
+  assert.deepEqual(
+    migrations.rows.map((r) => r.name),
+    expected,
+    'one kysely_migration row per migration, none twice',
+  );
+}
+
 if (postgres) {
   describe('ten replicas starting at once on an empty PostgreSQL database', { timeout: 200_000 }, () => {
     const replicas = new ReplicaSet();
@@ -58,16 +80,8 @@ if (postgres) {
     });
 
     test('the schema was migrated exactly once and is complete', async () => {
-      const db = new pg.Client({ connectionString: database.url });
-      await db.connect();
-      try {
-        const expected = Object.keys(await migrationsFor('postgres').getMigrations()).sort();
-        const migrations = await db.query<{ name: string }>('select name from kysely_migration order by name');
-        assert.deepEqual(
-          migrations.rows.map((r) => r.name),
-          expected,
-          'one kysely_migration row per migration, none twice',
-        );
+      await withClient(database.url, async (db) => {
+        await assertMigratedOnce(db);
 
         const tables = await db.query<{ table_name: string }>(
           `select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
@@ -98,9 +112,7 @@ if (postgres) {
             where l.locktype = 'advisory' and d.datname = current_database()`,
         );
         assert.equal(Number(locks.rows[0]?.n), 0);
-      } finally {
-        await db.end();
-      }
+      });
     });
   });
 
@@ -117,18 +129,7 @@ if (postgres) {
       try {
         const failures = opened.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : []));
         assert.deepEqual(failures, []);
-        const db = new pg.Client({ connectionString: database.url });
-        await db.connect();
-        try {
-          const expected = Object.keys(await migrationsFor('postgres').getMigrations()).sort();
-          const migrations = await db.query<{ name: string }>('select name from kysely_migration order by name');
-          assert.deepEqual(
-            migrations.rows.map((r) => r.name),
-            expected,
-          );
-        } finally {
-          await db.end();
-        }
+        await withClient(database.url, assertMigratedOnce);
       } finally {
         await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined)));
         await database.drop();
