@@ -1,14 +1,24 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import { AccessService } from './domain/access-service.ts';
 import { installAuth } from './http/auth.ts';
 import type { App } from './http/deps.ts';
 import { installErrorHandling, routingError } from './http/error-handler.ts';
 import { installOpenApi } from './http/openapi.ts';
+import { adminKeyRoutes } from './http/routes/admin-keys.ts';
+import { auditLogRoutes } from './http/routes/audit-logs.ts';
 import { checkpointRoutes } from './http/routes/checkpoints.ts';
 import { metaRoutes } from './http/routes/meta.ts';
+import { modelPermissionRoutes } from './http/routes/model-permissions.ts';
+import { modelRoutes } from './http/routes/models.ts';
 import { permissionRoutes } from './http/routes/permissions.ts';
+import { projectKeyRoutes } from './http/routes/project-keys.ts';
 import { projectRoutes } from './http/routes/projects.ts';
+import { serviceAccountRoutes } from './http/routes/service-accounts.ts';
 import { LIMITS, SHARED_SCHEMAS } from './http/schemas.ts';
+import { AUDIT_SCHEMAS } from './http/schemas-audit.ts';
+import { KEY_SCHEMAS } from './http/schemas-keys.ts';
+import { MODEL_SCHEMAS } from './http/schemas-models.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { type Clock, newId, systemClock } from './ids.ts';
 import type { Store } from './storage/store.ts';
@@ -19,13 +29,21 @@ export type AppOptions = {
   /** A pino logger; omitted in tests, where the app logs nothing. */
   logger?: FastifyBaseLogger;
   version?: string;
+  /** FTSHARE_BASE_MODELS: models every project may use, before its model permissions. */
+  baseModels?: readonly string[];
 };
 
 /**
  * The HTTP application, without a port: `main.ts` listens, tests call `app.inject()`.
  * Reads no environment; everything comes in through `options`.
  */
-export async function buildApp({ store, clock = systemClock, logger, version = '0.0.0' }: AppOptions): Promise<App> {
+export async function buildApp({
+  store,
+  clock = systemClock,
+  logger,
+  version = '0.0.0',
+  baseModels = [],
+}: AppOptions): Promise<App> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: LIMITS.bodyBytes,
@@ -39,8 +57,9 @@ export async function buildApp({ store, clock = systemClock, logger, version = '
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setValidatorCompiler(createValidatorCompiler(SHARED_SCHEMAS));
-  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  const schemas = [...SHARED_SCHEMAS, ...KEY_SCHEMAS, ...MODEL_SCHEMAS, ...AUDIT_SCHEMAS];
+  app.setValidatorCompiler(createValidatorCompiler(schemas));
+  for (const schema of schemas) app.addSchema(schema);
   // Callback-style hooks, and the access log only when it is written: each async hook costs every
   // request a promise and a turn of the microtask queue.
   app.addHook('onRequest', (request, reply, done) => {
@@ -61,14 +80,22 @@ export async function buildApp({ store, clock = systemClock, logger, version = '
       done();
     });
   }
+  const access = new AccessService({ store, clock, baseModels });
+  app.addHook('onClose', async () => access.close());
   installErrorHandling(app, store);
-  installAuth(app, store);
+  installAuth(app, access);
   await installOpenApi(app, version);
 
-  const deps = { store, clock };
+  const deps = { store, clock, access };
   permissionRoutes(app, deps);
   checkpointRoutes(app, deps);
   projectRoutes(app, deps);
+  serviceAccountRoutes(app, deps);
+  projectKeyRoutes(app, deps);
+  adminKeyRoutes(app, deps);
+  modelPermissionRoutes(app, deps);
+  modelRoutes(app, deps);
+  auditLogRoutes(app, deps);
   metaRoutes(app, deps);
 
   await app.ready();

@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'project_not_found'
   | 'project_archived'
   | 'checkpoint_exists'
+  | 'last_active_admin_key'
+  | 'model_not_deletable'
   | 'not_found'
   | 'unknown_url'
   | 'payload_too_large'

@@ -10,7 +10,8 @@ import { type ApiError, badRequest } from '../errors.ts';
 export function createValidatorCompiler(sharedSchemas: readonly object[]): FastifySchemaCompiler<unknown> {
   const options = { useDefaults: true, removeAdditional: false, allErrors: false } as const;
   const strict = new Ajv({ ...options, coerceTypes: false, schemas: [...sharedSchemas] });
-  const coercing = new Ajv({ ...options, coerceTypes: true, schemas: [...sharedSchemas] });
+  // 'array': a single `event_types[]=x` arrives as a string and is read as a list of one.
+  const coercing = new Ajv({ ...options, coerceTypes: 'array', schemas: [...sharedSchemas] });
   return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as object);
 }
 
