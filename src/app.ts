@@ -15,6 +15,7 @@ import { permissionRoutes } from './http/routes/permissions.ts';
 import { projectKeyRoutes } from './http/routes/project-keys.ts';
 import { projectRoutes } from './http/routes/projects.ts';
 import { serviceAccountRoutes } from './http/routes/service-accounts.ts';
+import { transferRoutes } from './http/routes/transfer.ts';
 import { LIMITS, SHARED_SCHEMAS } from './http/schemas.ts';
 import { AUDIT_SCHEMAS } from './http/schemas-audit.ts';
 import { KEY_SCHEMAS } from './http/schemas-keys.ts';
@@ -96,6 +97,7 @@ export async function buildApp({
   modelPermissionRoutes(app, deps);
   modelRoutes(app, deps);
   auditLogRoutes(app, deps);
+  transferRoutes(app, deps);
   metaRoutes(app, deps);
 
   await app.ready();

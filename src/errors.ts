@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'checkpoint_exists'
   | 'last_active_admin_key'
   | 'model_not_deletable'
+  | 'import_conflict'
   | 'not_found'
   | 'unknown_url'
   | 'payload_too_large'

@@ -17,6 +17,7 @@ import { deleteModelRule, getModelRule, setModelRule } from './sql/model-rules.t
 import { grantPermissions, listPermissions, revokePermission } from './sql/permissions.ts';
 import * as projects from './sql/projects.ts';
 import * as serviceAccounts from './sql/service-accounts.ts';
+import { exportState, importState } from './sql/transfer.ts';
 import type { Store } from './store.ts';
 
 export type { DialectTraits } from './sql/context.ts';
@@ -136,6 +137,10 @@ export abstract class SqlStore implements Store {
   // Access and audit
   projectAccess: Store['projectAccess'] = (orgId, projectId) => projectAccess(this.ctx, orgId, projectId);
   listAuditEvents: Store['listAuditEvents'] = (orgId, query) => listAuditEvents(this.ctx, orgId, query);
+
+  // Export and import
+  exportState: Store['exportState'] = (orgId, pageSize) => exportState(this.ctx, orgId, pageSize);
+  importState: Store['importState'] = (orgId, state, meta) => importState(this.ctx, orgId, state, meta);
 
   bulkInsert: Store['bulkInsert'] = (records) => bulkInsert(this.ctx, records);
 }

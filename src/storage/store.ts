@@ -84,7 +84,8 @@ export type AuditEventType =
   | 'model_permissions.updated'
   | 'model_permissions.deleted'
   | 'checkpoint.registered'
-  | 'checkpoint.deleted';
+  | 'checkpoint.deleted'
+  | 'organization.imported';
 
 /** One audit event as written: `resourceId` is the changed object's id, `project` the project it concerns. */
 export type AuditEventInput = {
@@ -327,7 +328,16 @@ export interface Store {
   // Audit log (append-only: written only by the writes above)
   listAuditEvents(orgId: string, query: AuditQuery): Promise<Page<AuditEvent> | 'unknown_cursor'>;
 
-  // Bulk loading (seeding, imports, the benchmark)
+  // Export and import
+  /** The organization's records of each kind, a page at a time, in insertion order. */
+  exportState(orgId: string, pageSize?: number): AsyncIterable<Partial<Omit<OrgState, 'organization'>>>;
+  /**
+   * Inserts every record not there yet (by id), into the organization `orgId` whatever the records
+   * say, in one transaction: all of it or, on a conflict, none of it.
+   */
+  importState(orgId: string, state: Partial<Omit<OrgState, 'organization'>>, meta: WriteMeta): Promise<ImportOutcome>;
+
+  // Bulk loading (seeding, the benchmark)
   /**
    * Inserts the records exactly as given (ids and timestamps included) in one transaction, projects
    * first, then checkpoints, then permissions (numbered in array order). None of the checks of
@@ -336,6 +346,41 @@ export interface Store {
    */
   bulkInsert(records: BulkRecords): Promise<void>;
 }
+
+/**
+ * An organization's whole state, records exactly as stored (ids, timestamps, key hashes — never a
+ * secret): what export writes and import reads, for backups and moving between stores.
+ */
+export type OrgState = {
+  organization: Organization;
+  projects: Project[];
+  serviceAccounts: Array<ServiceAccount & { deletedAt: number | null }>;
+  apiKeys: ApiKey[];
+  checkpoints: Checkpoint[];
+  permissions: Permission[];
+  modelRules: Array<ModelRule & { projectId: string; updatedAt: number }>;
+  auditEvents: AuditEvent[];
+};
+
+/** The kinds of records of an OrgState, in the order they must be inserted. */
+export const STATE_KINDS = [
+  'projects',
+  'serviceAccounts',
+  'apiKeys',
+  'checkpoints',
+  'permissions',
+  'modelRules',
+  'auditEvents',
+] as const;
+
+export type StateKind = (typeof STATE_KINDS)[number];
+
+export type StateCounts = Record<StateKind, number>;
+
+export type ImportOutcome =
+  | { kind: 'imported'; inserted: StateCounts; skipped: StateCounts }
+  /** A record names something of another organization (or an id another organization holds): nothing was imported. */
+  | { kind: 'conflict'; message: string; param: string };
 
 export type BulkRecords = {
   projects?: readonly Project[];

@@ -314,6 +314,22 @@ export const V1_ROUTES: RouteCase[] = [
     auth: 'admin',
     foreign: 'own',
   },
+  // Export and import
+  {
+    path: '/v1/organization/export',
+    method: 'GET',
+    url: () => '/v1/organization/export',
+    auth: 'admin',
+    foreign: 'own',
+  },
+  {
+    path: '/v1/organization/import',
+    method: 'POST',
+    url: () => '/v1/organization/import',
+    body: () => ({ projects: [] }),
+    auth: 'admin',
+    foreign: 'own',
+  },
   { path: '/v1/openapi.json', method: 'GET', url: () => '/v1/openapi.json', auth: 'any', foreign: 'own' },
 ];
 
