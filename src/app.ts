@@ -1,6 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { AccessService } from './domain/access-service.ts';
+import { DEFAULT_ORG_ID } from './domain/bootstrap.ts';
+import { emulatorRoutes } from './emulator/routes.ts';
+import { EMULATOR_KEY_ID, type EmulatorWorld, loadWorld } from './emulator/world.ts';
 import { installAuth } from './http/auth.ts';
 import type { App } from './http/deps.ts';
 import { installErrorHandling, routingError } from './http/error-handler.ts';
@@ -20,6 +23,7 @@ import { LIMITS, SHARED_SCHEMAS } from './http/schemas.ts';
 import { AUDIT_SCHEMAS } from './http/schemas-audit.ts';
 import { KEY_SCHEMAS } from './http/schemas-keys.ts';
 import { MODEL_SCHEMAS } from './http/schemas-models.ts';
+import type { SeedDocumentWire } from './http/schemas-state.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { type Clock, newId, systemClock } from './ids.ts';
 import type { Store } from './storage/store.ts';
@@ -32,6 +36,11 @@ export type AppOptions = {
   version?: string;
   /** FTSHARE_BASE_MODELS: models every project may use, before its model permissions. */
   baseModels?: readonly string[];
+  /**
+   * Emulator mode (`ftshare emulate`): any unknown bearer is an admin of the default organization,
+   * what a request names exists, and `/__ftshare/*` resets to (and dumps) the seeded state.
+   */
+  emulator?: { seed: SeedDocumentWire | null };
 };
 
 /**
@@ -44,6 +53,7 @@ export async function buildApp({
   logger,
   version = '0.0.0',
   baseModels = [],
+  emulator,
 }: AppOptions): Promise<App> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
@@ -81,7 +91,12 @@ export async function buildApp({
       done();
     });
   }
-  const access = new AccessService({ store, clock, baseModels });
+  let world: EmulatorWorld | null = null;
+  if (emulator) {
+    world = { bearer: { orgId: DEFAULT_ORG_ID, keyId: EMULATOR_KEY_ID }, seed: emulator.seed };
+    await loadWorld(store, clock, emulator.seed);
+  }
+  const access = new AccessService({ store, clock, baseModels, ...(world ? { anyBearer: world.bearer } : {}) });
   app.addHook('onClose', async () => access.close());
   installErrorHandling(app, store);
   installAuth(app, access);
@@ -99,6 +114,7 @@ export async function buildApp({
   auditLogRoutes(app, deps);
   transferRoutes(app, deps);
   metaRoutes(app, deps);
+  if (world) emulatorRoutes(app, store, clock, access, world);
 
   await app.ready();
   return app;

@@ -73,6 +73,7 @@ export abstract class SqlStore implements Store {
   createOrganization: Store['createOrganization'] = (org, key, meta) =>
     keys.createOrganization(this.ctx, org, key, meta);
   getOrganization: Store['getOrganization'] = (id) => keys.getOrganization(this.ctx, id);
+  listOrganizations: Store['listOrganizations'] = () => keys.listOrganizations(this.ctx);
   addApiKey: Store['addApiKey'] = (key, meta, replacing) => keys.addApiKey(this.ctx, key, meta, replacing);
   findApiKeyByHash: Store['findApiKeyByHash'] = (hash) => keys.findApiKeyByHash(this.ctx, hash);
   countActiveAdminKeys: Store['countActiveAdminKeys'] = (now) => keys.countActiveAdminKeys(this.ctx, now);
@@ -141,6 +142,8 @@ export abstract class SqlStore implements Store {
   // Export and import
   exportState: Store['exportState'] = (orgId, pageSize) => exportState(this.ctx, orgId, pageSize);
   importState: Store['importState'] = (orgId, state, meta) => importState(this.ctx, orgId, state, meta);
+
+  eraseEverything: Store['eraseEverything'] = () => this.ctx.eraseEverything();
 
   bulkInsert: Store['bulkInsert'] = (records) => bulkInsert(this.ctx, records);
 }

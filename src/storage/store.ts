@@ -200,6 +200,8 @@ export interface Store {
   /** The organization and, when given, its first admin key, in one transaction. */
   createOrganization(org: Organization, firstAdminKey: ApiKey | null, meta: WriteMeta): Promise<void>;
   getOrganization(id: string): Promise<Organization | undefined>;
+  /** Every organization, oldest first (the emulator's state dump; operators' tooling). */
+  listOrganizations(): Promise<Organization[]>;
   /**
    * Inserts the key unless a key with the same hash exists (true when it inserted). Other active
    * keys of the organization named `replacing` are deleted with it: rotating FTSHARE_ADMIN_KEY.
@@ -336,6 +338,12 @@ export interface Store {
    * say, in one transaction: all of it or, on a conflict, none of it.
    */
   importState(orgId: string, state: Partial<Omit<OrgState, 'organization'>>, meta: WriteMeta): Promise<ImportOutcome>;
+
+  /**
+   * Deletes every record of every organization (the emulator's reset, and nothing else), in one
+   * transaction; the access versions of every organization that had any move on.
+   */
+  eraseEverything(): Promise<void>;
 
   // Bulk loading (seeding, the benchmark)
   /**

@@ -116,6 +116,31 @@ export class SqlContext {
     for (const chunk of chunks(rows, EVENTS_PER_INSERT)) await trx.insertInto('audit_events').values(chunk).execute();
   }
 
+  /**
+   * The emulator's reset: every record of every organization gone, in one transaction. Access
+   * versions are not erased but moved on (they must never repeat a value a cache was kept at).
+   */
+  async eraseEverything(): Promise<void> {
+    let orgIds: string[] = [];
+    await this.db.transaction().execute(async (trx) => {
+      orgIds = (await trx.selectFrom('organizations').select('id').execute()).map((row) => row.id);
+      for (const table of [
+        'audit_events',
+        'model_permissions',
+        'checkpoint_permissions',
+        'checkpoints',
+        'api_keys',
+        'service_accounts',
+        'projects',
+        'organizations',
+      ] as const) {
+        await trx.deleteFrom(table).execute();
+      }
+      if (this.traits.writers === 'shared') for (const orgId of orgIds) await this.#countChange(trx, orgId);
+    });
+    for (const orgId of orgIds) for (const listener of this.#changeListeners) listener(orgId);
+  }
+
   async #countChange(trx: Transaction<Database>, orgId: string): Promise<void> {
     await this.templates
       .get('accessVersionBump', (p) =>

@@ -26,6 +26,11 @@ export async function getOrganization(ctx: SqlContext, id: string): Promise<Orga
   return row && { id: row.id, name: row.name, createdAt: Number(row.created_at) };
 }
 
+export async function listOrganizations(ctx: SqlContext): Promise<Organization[]> {
+  const rows = await ctx.db.selectFrom('organizations').selectAll().orderBy('created_at').orderBy('id').execute();
+  return rows.map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at) }));
+}
+
 /** Inserts `key` with its `api_key.created` event. */
 export async function insertKey(tx: WriteTx, key: ApiKey, scopes: readonly string[]): Promise<void> {
   await tx.trx.insertInto('api_keys').values(apiKeyToRow(key)).execute();
