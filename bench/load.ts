@@ -9,7 +9,7 @@ export type LoadSpec = {
   path?: string;
   body?: string;
   /** ... or a fresh one each time (shared across connections); undefined when the supply is spent. */
-  next?: () => { path: string; body?: string } | undefined;
+  next?: () => { path: string; body?: string; headers?: Record<string, string> } | undefined;
 };
 
 export type LoadSettings = { connections: number; warmupSeconds: number; durationSeconds: number };
@@ -92,7 +92,12 @@ async function run(
             const item = next();
             // Spent supply: the same request again, which the caller sees as non-2xx answers.
             if (!item) return req;
-            return { ...req, path: item.path, ...(item.body === undefined ? {} : { body: item.body }) };
+            return {
+              ...req,
+              path: item.path,
+              ...(item.body === undefined ? {} : { body: item.body }),
+              ...(item.headers === undefined ? {} : { headers: item.headers }),
+            };
           },
         }
       : {}),

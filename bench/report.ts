@@ -1,10 +1,21 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { AuditWritesResult, DecisionResult, Percentiles } from './in-process.ts';
 import type { LoadResult, LoadSettings } from './load.ts';
 import { ROOT } from './processes.ts';
 
-export const ROUTES = ['baseline', 'list desc', 'list asc', 'list after', 'create', 'delete'] as const;
+export const ROUTES = [
+  'baseline',
+  'list desc',
+  'list asc',
+  'list after',
+  'models get',
+  'models list',
+  'audit page',
+  'create',
+  'delete',
+] as const;
 export type RouteName = (typeof ROUTES)[number];
 
 export type Measurement = LoadResult & {
@@ -27,6 +38,9 @@ export type Block = {
   projects: number;
   seed: { permissions: number; seconds: number; perSecond: number };
   listBodyBytes: number;
+  /** The wide project's `GET /v1/models` body, and the audit events the store held. */
+  modelsListBytes: number;
+  auditEvents: number;
   deletePool: number;
   peakRssBytes: number;
   measurements: Measurement[];
@@ -42,6 +56,8 @@ export type Report = {
   machine: { cpus: number; cpuModel: string; memoryGiB: number; freeGiB: number; node: string; platform: string };
   settings: LoadSettings & { logLevel: string };
   blocks: Block[];
+  decision: DecisionResult[];
+  auditWrites: AuditWritesResult[];
   scale: ScaleRow[];
   targets: Target[];
 };
@@ -59,21 +75,39 @@ export function machine(): Report['machine'] {
 
 const MB = 1e6;
 
+/** The issues' throughput targets, as a fraction of the baseline; null where none is set. */
+function ratioTarget(store: Block['store'], route: RouteName): number | null {
+  if (route.startsWith('list')) return store === 'sqlite' ? 0.7 : 0.4;
+  if (route === 'models get') return store === 'sqlite' ? 0.7 : 0.4;
+  if (route === 'models list') return store === 'sqlite' ? 0.3 : null;
+  if (route === 'create' || route === 'delete') return store === 'sqlite' ? 0.5 : null;
+  return null;
+}
+
+/** p99 targets in ms (null: shown, no target; undefined: not shown). */
+function p99Target(store: Block['store'], route: RouteName): number | null | undefined {
+  if (route.startsWith('list')) return store === 'sqlite' ? 10 : null;
+  if (route === 'models get') return store === 'sqlite' ? 5 : null;
+  return undefined;
+}
+
 /** The scale ratios and the issue's targets, from the measured blocks. */
-export function evaluate(blocks: Block[]): { scale: ScaleRow[]; targets: Target[] } {
+export function evaluate(
+  blocks: Block[],
+  decision: DecisionResult[] = [],
+  auditWrites: AuditWritesResult[] = [],
+): { scale: ScaleRow[]; targets: Target[] } {
   const scale: ScaleRow[] = [];
   const targets: Target[] = [];
   for (const store of ['sqlite', 'postgres'] as const) {
     const small = blocks.find((b) => b.store === store && b.size === 'small');
     const large = blocks.find((b) => b.store === store && b.size === 'large');
-    const listMin = store === 'sqlite' ? 0.7 : 0.4;
     for (const block of [small, large]) {
       if (!block) continue;
       const at = `${block.size} (${block.permissions.toLocaleString('en-US')})`;
       for (const m of block.measurements) {
         if (m.route === 'baseline' || m.ratio === null) continue;
-        const isList = m.route.startsWith('list');
-        const min = isList ? listMin : store === 'sqlite' ? 0.5 : null;
+        const min = ratioTarget(store, m.route);
         targets.push({
           store,
           what: `${m.route} throughput / baseline, ${at}`,
@@ -81,13 +115,14 @@ export function evaluate(blocks: Block[]): { scale: ScaleRow[]; targets: Target[
           limit: min === null ? 'no target' : `≥ ${min}`,
           met: min === null ? null : m.ratio >= min,
         });
-        if (isList) {
+        const p99 = p99Target(store, m.route);
+        if (p99 !== undefined) {
           targets.push({
             store,
             what: `${m.route} p99, ${at}`,
             value: `${m.p99.toFixed(2)} ms`,
-            limit: store === 'sqlite' ? '≤ 10 ms' : 'no target',
-            met: store === 'sqlite' ? m.p99 <= 10 : null,
+            limit: p99 === null ? 'no target' : `≤ ${p99} ms`,
+            met: p99 === null ? null : m.p99 <= p99,
           });
         }
       }
@@ -100,12 +135,14 @@ export function evaluate(blocks: Block[]): { scale: ScaleRow[]; targets: Target[
         const ratio = l.p50 / s.p50;
         scale.push({ store, route, smallP50: s.p50, largeP50: l.p50, ratio });
         if (route === 'baseline') continue;
+        // The audit log's page is held to its scale on both stores (its own issue says so).
+        const held = store === 'sqlite' || route === 'audit page';
         targets.push({
           store,
           what: `scale p50(large)/p50(small), ${route}`,
           value: ratio.toFixed(2),
-          limit: store === 'sqlite' ? '≤ 1.3' : 'no target',
-          met: store === 'sqlite' ? ratio <= 1.3 : null,
+          limit: held ? '≤ 1.3' : 'no target',
+          met: held ? ratio <= 1.3 : null,
         });
       }
     }
@@ -127,7 +164,44 @@ export function evaluate(blocks: Block[]): { scale: ScaleRow[]; targets: Target[
       });
     }
   }
+  for (const d of decision) {
+    const full = d.permissions >= 1_000_000;
+    targets.push({
+      store: d.store,
+      what: `access decision in-process (key, project access, decide; cached), p99 at ${d.permissions.toLocaleString('en-US')} permissions, ${d.projects.toLocaleString('en-US')} projects`,
+      value: `${d.cached.p99.toFixed(1)} µs`,
+      limit: d.store === 'sqlite' ? '< 50 µs' : 'no target (includes a round trip for the access version)',
+      met: d.store === 'sqlite' && full ? d.cached.p99 < 50 : null,
+    });
+  }
+  for (const a of auditWrites) {
+    targets.push({
+      store: a.store,
+      what: 'grants with audit events / grants without (in-process, 50 at a time)',
+      value: `${a.ratio.toFixed(2)} (${Math.round(a.withAudit)} vs ${Math.round(a.withoutAudit)}/s)`,
+      limit: '≥ 0.9',
+      met: a.ratio >= 0.9,
+    });
+  }
   return { scale, targets };
+}
+
+const us = (p: Percentiles) =>
+  `p50 ${p.p50.toFixed(1)} µs, p99 ${p.p99.toFixed(1)} µs, p99.9 ${p.p999.toFixed(1)} µs (${p.count.toLocaleString('en-US')})`;
+
+/** The in-process figures, as lines. */
+function inProcessLines(report: Report): string[] {
+  return [
+    ...report.decision.map(
+      (d) =>
+        `${d.store} decision at ${d.permissions.toLocaleString('en-US')} permissions / ${d.projects.toLocaleString('en-US')} projects: ` +
+        `decide() ${us(d.decideOnly)}; cached path ${us(d.cached)}; first question of a project ${us(d.cold)}`,
+    ),
+    ...report.auditWrites.map(
+      (a) =>
+        `${a.store} grants/s with audit ${Math.round(a.withAudit)}, without ${Math.round(a.withoutAudit)}: ${a.ratio.toFixed(2)} (median of ${a.rounds} rounds)`,
+    ),
+  ];
 }
 
 const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
@@ -192,7 +266,7 @@ export function renderText(report: Report): string {
       `${s.store} scale p50(large)/p50(small) ${s.route}: ${fixed(s.largeP50, 2)} / ${fixed(s.smallP50, 2)} ms = ${fixed(s.ratio, 2)}`,
     );
   }
-  out.push('');
+  out.push(...inProcessLines(report), '');
   for (const t of report.targets) {
     const mark = t.met === null ? '    ' : t.met ? 'met ' : 'MISS';
     out.push(`${mark} ${t.store} ${t.what}: ${t.value} (${t.limit})`);
@@ -229,6 +303,8 @@ export function renderMarkdown(report: Report): string {
       (s) =>
         `| ${s.store} | ${s.route} | ${fixed(s.smallP50, 2)} ms | ${fixed(s.largeP50, 2)} ms | ${fixed(s.ratio, 2)} |`,
     ),
+    '',
+    ...inProcessLines(report).map((line) => `- ${line}`),
     '',
     '| target | store | measured | limit | |',
     '|---|---|---:|---|---|',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BenchDatabase, postgresDatabase, postgresReachable, sqliteDatabase } from './databases.ts';
+import { type AuditWritesResult, type DecisionResult, measureAuditWrites, measureDecision } from './in-process.ts';
 import { type LoadResult, type LoadSettings, measure } from './load.ts';
 import { type Child, killAllChildren, ROOT, startBaseline, startFtshare } from './processes.ts';
 import { type Block, evaluate, type Measurement, machine, type Report, renderText, writeReport } from './report.ts';
@@ -23,9 +24,11 @@ const USAGE = `usage: npm run bench -- [options]
   --connections <n>        default 50
   --warmup <s>             default 3 (quick 1)
   --duration <s>           default 10 (quick 2)
-  --routes <list>          only these of: list desc,list asc,list after,create,delete (the baseline always runs)
+  --routes <list>          only these of: list desc,list asc,list after,models get,models list,audit page,
+                           create,delete (the baseline always runs)
   --log-level <level>      the server's log level (default warn; info adds one access line per request, to a file)
   --profile                write V8 CPU profiles of the servers to bench/results/profiles/
+  --skip-in-process        leave out the in-process figures (the access decision, audited writes)
   --help`;
 
 const { values: args } = parseArgs({
@@ -40,6 +43,7 @@ const { values: args } = parseArgs({
     routes: { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
     profile: { type: 'boolean', default: false },
+    'skip-in-process': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -59,11 +63,14 @@ const sizes: SizeSpec[] = (args.sizes ?? '').split(',').map((name) => {
   if (name === 'small') return SIZES.small;
   if (name === 'large') {
     // Quick mode keeps the large shape at a tenth of the rows, so seeding fits its time budget.
-    return args.quick ? { label: 'large', permissions: 100_000, checkpoints: 1_000, projects: 2_000 } : SIZES.large;
+    return args.quick
+      ? { label: 'large', permissions: 100_000, checkpoints: 1_000, projects: 2_000, auditEvents: 100_000 }
+      : SIZES.large;
   }
   throw new Error(`unknown size ${name}\n${USAGE}`);
 });
-const routes = new Set((args.routes ?? 'list desc,list asc,list after,create,delete').split(','));
+const ALL_ROUTES = 'list desc,list asc,list after,models get,models list,audit page,create,delete';
+const routes = new Set((args.routes ?? ALL_ROUTES).split(','));
 const postgresUrl = args.postgres ?? process.env.DATABASE_URL;
 const stores = (args.stores ?? (postgresUrl ? 'sqlite,postgres' : 'sqlite')).split(',').map((name) => {
   if (name !== 'sqlite' && name !== 'postgres') throw new Error(`unknown store ${name}\n${USAGE}`);
@@ -134,6 +141,8 @@ async function runBlock(store: Block['store'], size: SizeSpec): Promise<Block> {
   let listBodyBytes = 0;
   let peakRssBytes = Number.NaN;
   let baseline: Child | undefined;
+  let modelsBaseline: Child | undefined;
+  let modelsListBytes = 0;
   const baselines: LoadResult[] = [];
   const blockResult = (): Block => ({
     store,
@@ -147,6 +156,8 @@ async function runBlock(store: Block['store'], size: SizeSpec): Promise<Block> {
       perSecond: dataset.permissions / dataset.seedSeconds,
     },
     listBodyBytes,
+    modelsListBytes,
+    auditEvents: dataset.auditEvents,
     deletePool,
     peakRssBytes,
     measurements: [...medianBaseline(baselines), ...measurements],
@@ -174,12 +185,19 @@ async function runBlock(store: Block['store'], size: SizeSpec): Promise<Block> {
     baseline = await startBaseline(listBodyBytes, join(scratch, `${tag}-baseline.log`), profileDir(`${tag}-baseline`));
     const baselineSpec = { method: 'GET', headers, path: lists['list desc'] } as const;
 
-    const run = async (route: Exclude<Measurement['route'], 'baseline'>, spec: Parameters<typeof measure>[1]) => {
+    const run = async (
+      route: Exclude<Measurement['route'], 'baseline'>,
+      spec: Parameters<typeof measure>[1],
+      against: { server: Child | undefined; spec: Parameters<typeof measure>[1] } = {
+        server: baseline,
+        spec: baselineSpec,
+      },
+    ) => {
       log(
         `${tag}: ${route} (baseline, then the route: ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s each)`,
       );
-      const base = (await measure(baseline?.origin ?? '', baselineSpec, settings, baseline?.pid)).result;
-      baselines.push(base);
+      const base = (await measure(against.server?.origin ?? '', against.spec, settings, against.server?.pid)).result;
+      if (against.server === baseline) baselines.push(base);
       const permissionsAtStart = permissions;
       const { warmup, result } = await measure(server.origin, spec, settings, server.pid);
       const measurement: Measurement = {
@@ -205,6 +223,51 @@ async function runBlock(store: Block['store'], size: SizeSpec): Promise<Block> {
     for (const [route, path] of Object.entries(lists)) {
       if (routes.has(route)) await run(route as keyof typeof lists, { method: 'GET', headers, path });
     }
+
+    // The access routes with project keys: a model shared with the key's project, the keys and
+    // models taken in turn (20 projects' keys, each kept in the server's cache after its first use).
+    const pairs = dataset.projectKeys.flatMap((k) => k.models.map((model) => ({ key: k.secret, model })));
+    if (routes.has('models get')) {
+      for (const { key, model } of pairs.slice(0, 3)) {
+        await expectOk(
+          await fetch(`${server.origin}/v1/models/${model}`, { headers: { authorization: `Bearer ${key}` } }),
+          'models get',
+        );
+      }
+      let nextModel = 0;
+      await run('models get', {
+        method: 'GET',
+        headers,
+        next: () => {
+          const pair = pairs[nextModel++ % pairs.length] as (typeof pairs)[number];
+          return { path: `/v1/models/${pair.model}`, headers: { authorization: `Bearer ${pair.key}` } };
+        },
+      });
+    }
+    // Every model the wide project may use (1,000), against a baseline with a body of that size.
+    if (routes.has('models list')) {
+      const wideHeaders = { authorization: `Bearer ${dataset.wideKey}` };
+      const body = await expectOk(await fetch(`${server.origin}/v1/models`, { headers: wideHeaders }), 'models list');
+      const models = (JSON.parse(body) as { data: unknown[] }).data.length;
+      if (models !== 1_000) throw new Error(`models list: the wide project may use ${models} models, not 1,000`);
+      modelsListBytes = Buffer.byteLength(body);
+      modelsBaseline = await startBaseline(modelsListBytes, join(scratch, `${tag}-models-baseline.log`));
+      await run(
+        'models list',
+        { method: 'GET', headers: wideHeaders, path: '/v1/models' },
+        { server: modelsBaseline, spec: { method: 'GET', headers: wideHeaders, path: '/v1/models' } },
+      );
+      await modelsBaseline.stop();
+    }
+    // One project's grants in the audit log: the same 20 events whatever the history around them.
+    if (routes.has('audit page')) {
+      const path = `/v1/organization/audit_logs?project_ids[]=${dataset.auditedProject}&event_types[]=checkpoint.permission.created&limit=20`;
+      const body = JSON.parse(await expectOk(await fetch(`${server.origin}${path}`, { headers }), 'audit page')) as {
+        data: unknown[];
+      };
+      if (body.data.length !== 20) throw new Error(`audit page: ${body.data.length} events, not 20`);
+      await run('audit page', { method: 'GET', headers, path });
+    }
     if (!routes.has('create') && !routes.has('delete')) {
       peakRssBytes = server.peakRssBytes();
       return blockResult();
@@ -214,10 +277,10 @@ async function runBlock(store: Block['store'], size: SizeSpec): Promise<Block> {
     // of the create targets run out (they do not at these rates; if they did, repeats would take
     // the idempotent path and the run is flagged by the counts below).
     const targets = dataset.createTargets;
-    const pairs = targets.length * dataset.projects.length;
+    const grantPairs = targets.length * dataset.projects.length;
     let nextPair = 0;
     const grant = () => {
-      const i = nextPair++ % pairs;
+      const i = nextPair++ % grantPairs;
       const checkpoint = targets[i % targets.length];
       const project = dataset.projects[Math.floor(i / targets.length)];
       return {
@@ -237,7 +300,9 @@ async function runBlock(store: Block['store'], size: SizeSpec): Promise<Block> {
       const created = await run('create', { method: 'POST', headers: jsonHeaders, next: grant });
       permissions += created.warmup.ok + created.result.ok;
       createdRps = created.result.rps;
-      if (nextPair > pairs) log(`${tag}: create: WARNING: the ${pairs} new pairs ran out; later requests were repeats`);
+      if (nextPair > grantPairs) {
+        log(`${tag}: create: WARNING: the ${grantPairs} new pairs ran out; later requests were repeats`);
+      }
     }
     if (!routes.has('delete')) {
       peakRssBytes = server.peakRssBytes();
@@ -277,6 +342,7 @@ async function runBlock(store: Block['store'], size: SizeSpec): Promise<Block> {
     throw error;
   } finally {
     await baseline?.stop();
+    await modelsBaseline?.stop();
     await server.stop();
     await database.drop();
     databases.delete(database);
@@ -299,6 +365,21 @@ async function main(): Promise<void> {
   for (const store of stores) {
     for (const size of sizes) blocks.push(await runBlock(store, size));
   }
+  // In-process figures (no HTTP): the access decision at scale, and what auditing costs a write.
+  const decision: DecisionResult[] = [];
+  const auditWrites: AuditWritesResult[] = [];
+  if (!args['skip-in-process']) {
+    const decisionSize = args.quick
+      ? { projects: 10_000, permissions: 100_000 }
+      : { projects: 10_000, permissions: 1_000_000 };
+    for (const store of stores) {
+      log(
+        `decision (${store}): ${decisionSize.permissions.toLocaleString('en-US')} permissions, ${decisionSize.projects.toLocaleString('en-US')} projects`,
+      );
+      decision.push(await measureDecision(store, postgresUrl, decisionSize, log));
+      auditWrites.push(await measureAuditWrites(store, postgresUrl, args.quick ? 1 : 3, args.quick ? 3 : 5, log));
+    }
+  }
   const report: Report = {
     mode,
     startedAt,
@@ -306,7 +387,9 @@ async function main(): Promise<void> {
     machine: machine(),
     settings: { ...settings, logLevel },
     blocks,
-    ...evaluate(blocks),
+    decision,
+    auditWrites,
+    ...evaluate(blocks, decision, auditWrites),
   };
   process.stdout.write(`\n${renderText(report)}\n\n`);
   for (const path of writeReport(report)) log(`wrote ${path}`);

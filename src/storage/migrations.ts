@@ -109,7 +109,7 @@ export function migrationsFor(dialect: 'sqlite' | 'postgres'): MigrationProvider
       await db.schema
         .createIndex('api_keys_by_project')
         .on('api_keys')
-        .columns(['project_id', 'created_at', 'id'])
+        .columns(['org_id', 'project_id', 'created_at', 'id'])
         .execute();
       await db.schema.createIndex('api_keys_by_service_account').on('api_keys').column('service_account_id').execute();
 
@@ -121,6 +121,13 @@ export function migrationsFor(dialect: 'sqlite' | 'postgres'): MigrationProvider
         .columns(['project_id', 'created_at', 'id'])
         .execute();
 
+      // What is shared with a project, for its access set. The (org_id, checkpoint, project_id)
+      // unique index would otherwise be chosen for `org_id = ?`, a scan of the whole organization.
+      await db.schema
+        .createIndex('checkpoint_permissions_by_grantee')
+        .on('checkpoint_permissions')
+        .columns(['org_id', 'project_id', 'checkpoint'])
+        .execute();
       // A project's own checkpoints, for its access set and the registry's project filter.
       await db.schema
         .createIndex('checkpoints_by_owner')

@@ -17,6 +17,8 @@ export type PostgresOptions = {
   tls: 'disable' | 'require' | 'verify-full';
   /** Called when an idle pooled connection fails, e.g. while the database restarts. */
   onIdleError?: (error: Error) => void;
+  /** The benchmark only: `false` leaves audit events out of writes, to measure what they cost. */
+  audit?: boolean;
 };
 
 /** An arbitrary constant naming ftshare's migration lock among the database's advisory locks. */
@@ -82,8 +84,8 @@ function preparedOnce(args: unknown[]): unknown[] {
  *   by itself once it is back.
  */
 export class PostgresStore extends SqlStore {
-  private constructor(db: Kysely<Database>) {
-    super(db, { kind: 'postgres', rowLocks: true, writers: 'shared' });
+  private constructor(db: Kysely<Database>, audit: boolean) {
+    super(db, { kind: 'postgres', rowLocks: true, writers: 'shared', audit });
   }
 
   static open(options: PostgresOptions): PostgresStore {
@@ -110,7 +112,7 @@ export class PostgresStore extends SqlStore {
     pool.on('connect', (client) => {
       client.on('error', () => {});
     });
-    return new PostgresStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
+    return new PostgresStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), options.audit ?? true);
   }
 
   /**

@@ -28,15 +28,17 @@ export class SqliteStore extends SqlStore {
     db: Kysely<Database>,
     private readonly reads: DurableReads | null,
     private readonly checkpointer: Checkpointer | null,
+    audit: boolean,
   ) {
-    super(db, { kind: 'sqlite', rowLocks: false, writers: 'local' });
+    super(db, { kind: 'sqlite', rowLocks: false, writers: 'local', audit });
   }
 
   /**
    * For tests: `wal` replaces the WAL's flush (to hold it back or make it fail), and
-   * `walRestartFrames` the WAL size at which the writer starts it over.
+   * `walRestartFrames` the WAL size at which the writer starts it over. For the benchmark, `audit:
+   * false` leaves audit events out of writes.
    */
-  static open(path: string, options: { wal?: WalSync; walRestartFrames?: number } = {}): SqliteStore {
+  static open(path: string, options: { wal?: WalSync; walRestartFrames?: number; audit?: boolean } = {}): SqliteStore {
     const inMemory = path === ':memory:';
     if (!inMemory) mkdirSync(dirname(path), { recursive: true });
     const writer = new BetterSqlite3(path);
@@ -69,7 +71,7 @@ export class SqliteStore extends SqlStore {
       reads = new DurableReads(openReader, wal, () => checkpointer.restart(), options.walRestartFrames);
     }
     const dialect = new SqliteGroupCommitDialect({ writer, reads });
-    return new SqliteStore(new Kysely<Database>({ dialect }), reads, checkpointer);
+    return new SqliteStore(new Kysely<Database>({ dialect }), reads, checkpointer, options.audit ?? true);
   }
 
   override async close(): Promise<void> {

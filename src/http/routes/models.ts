@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { LRUCache } from 'lru-cache';
 import * as models from '../../domain/models.ts';
 import { callerOf } from '../auth.ts';
 import { type App, ERROR_RESPONSES, type RouteDeps } from '../deps.ts';
@@ -13,6 +14,17 @@ const TAGS = ['Models'];
  * check (an extension) answers why, both from one decision (src/domain/access.ts).
  */
 export function modelRoutes(app: App, { store, clock, access }: RouteDeps): void {
+  /**
+   * `GET /v1/models` answers, serialised, per (organization, project or admin) and kept with the
+   * organization's access version the caller saw: everything the list depends on (the project's
+   * access, the organization's checkpoints, its model permissions) moves that version, and the
+   * base models are fixed for the process. A project that may use 1,000 models costs a lookup.
+   */
+  const rendered = new LRUCache<string, { version: number; body: string }>({
+    maxSize: 256 * 1024 * 1024,
+    sizeCalculation: (entry) => entry.body.length + 64,
+  });
+
   app.get(
     '/v1/models',
     {
@@ -26,10 +38,18 @@ export function modelRoutes(app: App, { store, clock, access }: RouteDeps): void
         response: { 200: Type.Ref(M.ListModelsResponse), ...ERROR_RESPONSES },
       },
     },
-    async (request) => ({
-      object: 'list' as const,
-      data: (await models.listModels(access, store, callerOf(request))).map(modelToWire),
-    }),
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const key = `${caller.orgId}\u0000${caller.kind === 'admin' ? '' : caller.projectId}`;
+      let entry = rendered.get(key);
+      if (entry?.version !== caller.version) {
+        const data = (await models.listModels(access, store, caller)).map(modelToWire);
+        entry = { version: caller.version, body: JSON.stringify({ object: 'list', data }) };
+        rendered.set(key, entry);
+      }
+      // A string is sent as it is: serialised once, above, in the response schema's shape.
+      return reply.type('application/json; charset=utf-8').send(entry.body as never);
+    },
   );
 
   app.get(

@@ -16,6 +16,11 @@ export type DialectTraits = {
   rowLocks: boolean;
   /** See `Store.writers`: with `shared`, every changing write also counts itself in `access_versions`. */
   writers: Store['writers'];
+  /**
+   * Whether writes insert their audit events: always, but for the benchmark, which measures what
+   * auditing costs a write against the same store without it (no setting reaches this).
+   */
+  audit?: boolean;
 };
 
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -67,7 +72,7 @@ export class SqlContext {
       events = []; // a retried callback starts over
       const value = await work({ trx, event: (event) => events.push(event) });
       if (events.length > 0) {
-        await this.#insertEvents(trx, orgId, meta, events);
+        if (this.traits.audit !== false) await this.#insertEvents(trx, orgId, meta, events);
         if (this.traits.writers === 'shared') await this.#countChange(trx, orgId);
       }
       return value;

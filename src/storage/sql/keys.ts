@@ -166,12 +166,14 @@ export async function deleteAdminKey(
   });
 }
 
-/** Live keys of a project, for the service-account and project-key routes. */
+/**
+ * Live keys of a project, for the service-account and project-key routes. Only project keys have a
+ * project, so no `kind` condition: with one, SQLite's planner reads the organization's every key.
+ */
 export const liveProjectKeys = (trx: Executor | Transaction<Database>, orgId: string, projectId: string) =>
   trx
     .selectFrom('api_keys')
     .selectAll()
     .where('org_id', '=', orgId)
     .where('project_id', '=', projectId)
-    .where('kind', '=', 'project')
     .where('revoked_at', 'is', null);
