@@ -1,9 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { installAuth } from './http/auth.ts';
+import { installBodyParsing } from './http/body.ts';
 import type { App } from './http/deps.ts';
 import { installErrorHandling, routingError } from './http/error-handler.ts';
 import { installOpenApi } from './http/openapi.ts';
+import { parseQueryString } from './http/query.ts';
+import { installRequestGuards } from './http/request-guards.ts';
 import { checkpointRoutes } from './http/routes/checkpoints.ts';
 import { metaRoutes } from './http/routes/meta.ts';
 import { permissionRoutes } from './http/routes/permissions.ts';
@@ -29,9 +32,12 @@ export async function buildApp({ store, clock = systemClock, logger, version = '
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: LIMITS.bodyBytes,
-    // Checkpoint names reach validation (and its 400) at any length a URL can carry, instead of
-    // find-my-way's default 100-character cut-off answering a misleading 404.
-    routerOptions: { maxParamLength: 16 * 1024 },
+    routerOptions: {
+      // Checkpoint names reach validation (and its 400) at any length the URL limit allows, instead
+      // of find-my-way's default 100-character cut-off answering a misleading 404.
+      maxParamLength: LIMITS.urlBytes,
+      querystringParser: parseQueryString,
+    },
     // Malformed percent-encoding is refused before routing: still the OpenAI envelope, with a request id.
     frameworkErrors: routingError,
     genReqId: newId.request,
@@ -47,6 +53,7 @@ export async function buildApp({ store, clock = systemClock, logger, version = '
     reply.header('x-request-id', request.id);
     done();
   });
+  installRequestGuards(app);
   if (logger && ['trace', 'debug', 'info'].includes(logger.level)) {
     app.addHook('onResponse', (request, reply, done) => {
       request.log.info(
@@ -61,6 +68,7 @@ export async function buildApp({ store, clock = systemClock, logger, version = '
       done();
     });
   }
+  installBodyParsing(app);
   installErrorHandling(app, store);
   installAuth(app, store);
   await installOpenApi(app, version);

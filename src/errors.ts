@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'unknown_url'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'malformed_request'
+  | 'url_too_long'
   | 'server_error'
   | 'store_unavailable';
 
@@ -71,6 +73,10 @@ export const modelNotFound = (model: string) =>
 
 export const unknownUrl = (method: string, path: string) =>
   new ApiError(404, 'invalid_request_error', `Invalid URL (${method} ${path})`, null, 'unknown_url');
+
+/** A request the HTTP layer cannot take as it is: unparseable, unreadable, or missing what HTTP/1.1 requires. */
+export const malformedRequest = (message: string) =>
+  new ApiError(400, 'invalid_request_error', message, null, 'malformed_request');
 
 export const serverError = () =>
   new ApiError(
