@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { installAuth } from './http/auth.ts';
 import { installBodyParsing } from './http/body.ts';
+import { createClientErrorHandler, installServerGuards } from './http/client-errors.ts';
 import type { App } from './http/deps.ts';
 import { installErrorHandling, routingError } from './http/error-handler.ts';
 import { installOpenApi } from './http/openapi.ts';
@@ -12,6 +13,7 @@ import { metaRoutes } from './http/routes/meta.ts';
 import { permissionRoutes } from './http/routes/permissions.ts';
 import { projectRoutes } from './http/routes/projects.ts';
 import { LIMITS, SHARED_SCHEMAS } from './http/schemas.ts';
+import { type EdgeLimits, serverOptions } from './http/server-options.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { type Clock, newId, systemClock } from './ids.ts';
 import type { Store } from './storage/store.ts';
@@ -22,14 +24,26 @@ export type AppOptions = {
   /** A pino logger; omitted in tests, where the app logs nothing. */
   logger?: FastifyBaseLogger;
   version?: string;
+  /**
+   * Timeouts, the connection cap and proxy trust (the Config has them all). Omitted, the app has
+   * Node's and Fastify's defaults: what tests in-process want.
+   */
+  limits?: Partial<EdgeLimits>;
 };
 
 /**
  * The HTTP application, without a port: `main.ts` listens, tests call `app.inject()`.
  * Reads no environment; everything comes in through `options`.
  */
-export async function buildApp({ store, clock = systemClock, logger, version = '0.0.0' }: AppOptions): Promise<App> {
+export async function buildApp({
+  store,
+  clock = systemClock,
+  logger,
+  version = '0.0.0',
+  limits = {},
+}: AppOptions): Promise<App> {
   const app = Fastify({
+    ...serverOptions(limits),
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: LIMITS.bodyBytes,
     routerOptions: {
@@ -40,10 +54,17 @@ export async function buildApp({ store, clock = systemClock, logger, version = '
     },
     // Malformed percent-encoding is refused before routing: still the OpenAI envelope, with a request id.
     frameworkErrors: routingError,
+    // What Node's HTTP parser refuses, and clients past the timeouts: the envelope, then close.
+    clientErrorHandler: createClientErrorHandler({
+      headersMs: limits.headersTimeoutMs,
+      requestMs: limits.requestTimeoutMs,
+    }),
     genReqId: newId.request,
     // One access line per request (below) instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  installServerGuards(app.server, app.log);
+  if (limits.maxConnections) app.server.maxConnections = limits.maxConnections;
 
   app.setValidatorCompiler(createValidatorCompiler(SHARED_SCHEMAS));
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);

@@ -3,7 +3,9 @@
  *
  * Every non-2xx response, from validation to an unknown route, is an `ApiError` rendered by
  * `toEnvelope`. The status is chosen for the exception the official SDK raises and for its retry
- * rule: it retries 408, 409, 429 and 5xx, so a client mistake must never be answered with one of those.
+ * rule: it retries 408, 409, 429 and 5xx, so a client mistake must never be answered with one of
+ * those — 408 is answered only when waiting and retrying is the remedy (a client too slow to send
+ * its request).
  */
 
 /** The closed list of `error.code` values ftshare emits (OpenAI's own where OpenAI has one). */
@@ -25,6 +27,8 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'malformed_request'
   | 'url_too_long'
+  | 'headers_too_large'
+  | 'request_timeout'
   | 'server_error'
   | 'store_unavailable';
 

@@ -47,7 +47,7 @@ export async function serve(config: Config): Promise<void> {
     );
   }
 
-  const app = await buildApp({ store, logger, version });
+  const app = await buildApp({ store, logger, version, limits: config });
   const address = await app.listen({ host: config.host, port: config.port });
   const where = isPostgresUrl(config.db) ? 'postgres' : `sqlite ${config.db}`;
   process.stdout.write(`ftshare ${version} listening on ${address}/v1 (store: ${where})\n`);
