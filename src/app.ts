@@ -7,6 +7,7 @@ import type { App } from './http/deps.ts';
 import { installErrorHandling, routingError } from './http/error-handler.ts';
 import { installOpenApi } from './http/openapi.ts';
 import { parseQueryString } from './http/query.ts';
+import { authFailureLimiter, installKeyRateLimit } from './http/rate-limit.ts';
 import { installRequestGuards } from './http/request-guards.ts';
 import { checkpointRoutes } from './http/routes/checkpoints.ts';
 import { metaRoutes } from './http/routes/meta.ts';
@@ -25,8 +26,8 @@ export type AppOptions = {
   logger?: FastifyBaseLogger;
   version?: string;
   /**
-   * Timeouts, the connection cap and proxy trust (the Config has them all). Omitted, the app has
-   * Node's and Fastify's defaults: what tests in-process want.
+   * Timeouts, the connection cap, proxy trust and rate limits (the Config has them all). Omitted,
+   * the app has Node's and Fastify's defaults and no rate limits: what tests in-process want.
    */
   limits?: Partial<EdgeLimits>;
 };
@@ -90,8 +91,13 @@ export async function buildApp({
     });
   }
   installBodyParsing(app);
-  installErrorHandling(app, store);
+  installErrorHandling(
+    app,
+    store,
+    authFailureLimiter({ limit: limits.authFailureLimit ?? 0, windowMs: limits.authFailureWindowMs ?? 1 }),
+  );
   installAuth(app, store);
+  installKeyRateLimit(app, { limit: limits.keyRateLimit ?? 0, windowMs: limits.keyRateWindowMs ?? 1 });
   await installOpenApi(app, version);
 
   const deps = { store, clock };

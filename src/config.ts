@@ -106,6 +106,34 @@ export const SETTINGS = [
     default: 'false',
     help: 'whose X-Forwarded-For names the client: false, true, a hop count, or proxy addresses/CIDRs (comma-separated)',
   },
+  {
+    key: 'authFailureLimit',
+    flag: '--auth-failure-limit <n>',
+    env: 'FTSHARE_AUTH_FAILURE_LIMIT',
+    default: '100',
+    help: 'failed authentications per address and window before a failing key gets 429 (0 = off)',
+  },
+  {
+    key: 'authFailureWindowMs',
+    flag: '--auth-failure-window-ms <ms>',
+    env: 'FTSHARE_AUTH_FAILURE_WINDOW_MS',
+    default: '10000',
+    help: 'the window of --auth-failure-limit',
+  },
+  {
+    key: 'keyRateLimit',
+    flag: '--key-rate-limit <n>',
+    env: 'FTSHARE_KEY_RATE_LIMIT',
+    default: '0',
+    help: 'requests per API key and window before the key gets 429 (0 = off)',
+  },
+  {
+    key: 'keyRateWindowMs',
+    flag: '--key-rate-window-ms <ms>',
+    env: 'FTSHARE_KEY_RATE_WINDOW_MS',
+    default: '1000',
+    help: 'the window of --key-rate-limit',
+  },
 ] as const;
 
 const Enum = <T extends string[]>(values: [...T]) =>
@@ -127,6 +155,10 @@ const ConfigSchema = Type.Object({
   keepAliveTimeoutMs: Type.Integer({ minimum: 1 }),
   maxConnections: Type.Integer({ minimum: 0 }),
   trustProxy: Type.String({ minLength: 1 }),
+  authFailureLimit: Type.Integer({ minimum: 0 }),
+  authFailureWindowMs: Type.Integer({ minimum: 1 }),
+  keyRateLimit: Type.Integer({ minimum: 0 }),
+  keyRateWindowMs: Type.Integer({ minimum: 1 }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ApiError, badRequest, malformedRequest, serverError, storeUnavailable, unknownUrl } from '../errors.ts';
 import type { Store } from '../storage/store.ts';
 import { unsupportedMediaType } from './body.ts';
+import type { AuthFailureLimiter } from './rate-limit.ts';
 import { urlTooLong } from './request-guards.ts';
 import { validationError } from './validation.ts';
 
@@ -60,8 +61,12 @@ export function routingError(error: FastifyError, request: FastifyRequest, reply
   reply.code(apiError.status).header('x-request-id', request.id).send(apiError.toEnvelope());
 }
 
-/** One handler for every failure, so every non-2xx is the OpenAI envelope (CONTRACT §3). */
-export function installErrorHandling(app: FastifyInstance, store: Store): void {
+/**
+ * One handler for every failure, so every non-2xx is the OpenAI envelope (CONTRACT §3). A failed
+ * authentication (401) is counted against its address when `authFailures` is set, and answered
+ * 429 instead once the address is over its budget.
+ */
+export function installErrorHandling(app: FastifyInstance, store: Store, authFailures?: AuthFailureLimiter): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let apiError: ApiError;
     if (error instanceof ApiError) apiError = error;
@@ -77,6 +82,12 @@ export function installErrorHandling(app: FastifyInstance, store: Store): void {
         request.log.error({ err: error }, 'unhandled error');
         apiError = serverError();
       }
+    }
+    if (authFailures && apiError.status === 401) {
+      const unauthenticated = apiError;
+      return authFailures.recordFailure(request).then((limited) => {
+        send(reply, limited ?? unauthenticated);
+      });
     }
     return send(reply, apiError);
   });

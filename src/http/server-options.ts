@@ -2,10 +2,18 @@ import type { Server } from 'node:http';
 import type { FastifyHttpOptions } from 'fastify';
 import type { Config } from '../config.ts';
 
-/** The settings that shape connections; `buildApp` takes them from the Config. */
+/** The settings that shape connections and rate limits; `buildApp` takes them from the Config. */
 export type EdgeLimits = Pick<
   Config,
-  'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs' | 'maxConnections' | 'trustProxy'
+  | 'headersTimeoutMs'
+  | 'requestTimeoutMs'
+  | 'keepAliveTimeoutMs'
+  | 'maxConnections'
+  | 'trustProxy'
+  | 'authFailureLimit'
+  | 'authFailureWindowMs'
+  | 'keyRateLimit'
+  | 'keyRateWindowMs'
 >;
 
 /**

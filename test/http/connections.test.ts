@@ -261,12 +261,15 @@ describe('the connection cap', () => {
 describe('connection settings', () => {
   const defaults = () => Object.fromEntries(SETTINGS.map((s) => [s.key, s.default]));
 
-  test('defaults: 10 s for headers, 30 s for a request, 72 s idle, 4096 connections', () => {
+  test('defaults: 10 s for headers, 30 s for a request, 72 s idle, 4096 connections, 100 failed keys per 10 s', () => {
     const config = parseConfig(defaults());
     assert.equal(config.headersTimeoutMs, 10_000);
     assert.equal(config.requestTimeoutMs, 30_000);
     assert.equal(config.keepAliveTimeoutMs, 72_000);
     assert.equal(config.maxConnections, 4096);
+    assert.equal(config.authFailureLimit, 100);
+    assert.equal(config.authFailureWindowMs, 10_000);
+    assert.equal(config.keyRateLimit, 0);
     assert.equal(config.trustProxy, 'false');
   });
 
@@ -276,6 +279,7 @@ describe('connection settings', () => {
       /request-timeout/,
     );
     assert.throws(() => parseConfig({ ...defaults(), headersTimeoutMs: '0' }), /headers-timeout-ms/);
+    assert.throws(() => parseConfig({ ...defaults(), authFailureLimit: '-1' }), /auth-failure-limit/);
   });
 
   test('--trust-proxy: false, true, a hop count, or addresses', () => {
