@@ -17,6 +17,7 @@ import { LIMITS, SHARED_SCHEMAS } from './http/schemas.ts';
 import { type EdgeLimits, serverOptions } from './http/server-options.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { type Clock, newId, systemClock } from './ids.ts';
+import { redactSecrets } from './redact.ts';
 import type { Store } from './storage/store.ts';
 
 export type AppOptions = {
@@ -81,7 +82,8 @@ export async function buildApp({
       request.log.info(
         {
           method: request.method,
-          url: request.url,
+          // A client may have put a key in the URL; the log line shows it redacted.
+          url: redactSecrets(request.url),
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime * 10) / 10,
         },

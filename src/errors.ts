@@ -1,3 +1,5 @@
+import { redactSecrets } from './redact.ts';
+
 /**
  * The one error type of ftshare and the OpenAI envelope it serialises to.
  *
@@ -57,9 +59,15 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 
+  /** Message and param are redacted: both may echo what the client sent, a misplaced key included. */
   toEnvelope(): ErrorEnvelope {
     return {
-      error: { message: this.message, type: this.type, param: this.param, code: this.code },
+      error: {
+        message: redactSecrets(this.message),
+        type: this.type,
+        param: this.param === null ? null : redactSecrets(this.param),
+        code: this.code,
+      },
     };
   }
 }

@@ -4,6 +4,7 @@ import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { bootstrapAdminKey } from './domain/bootstrap.ts';
 import { systemClock } from './ids.ts';
+import { LOG_REDACTION } from './redact.ts';
 import { isPostgresUrl, openStore, storeOptions } from './storage/open.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -14,11 +15,8 @@ const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
  * SIGTERM/SIGINT stop accepting, let in-flight requests finish, then close the store.
  */
 export async function serve(config: Config): Promise<void> {
-  const logger = pino({
-    level: config.logLevel,
-    // Keys must never reach a log line, whatever a future log statement includes.
-    redact: { paths: ['req.headers.authorization', '*.authorization', '*.adminKey'], censor: '[redacted]' },
-  });
+  // Keys must never reach a log line, whatever a future log statement includes.
+  const logger = pino({ level: config.logLevel, ...LOG_REDACTION });
   const store = await openStore(
     // Message and code only: pg attaches its whole client object to these errors.
     storeOptions(config, (error) =>
