@@ -1,5 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import { AccessService } from './domain/access-service.ts';
+import { DEFAULT_ORG_ID } from './domain/bootstrap.ts';
+import { emulatorRoutes } from './emulator/routes.ts';
+import { EMULATOR_KEY_ID, type EmulatorWorld, loadWorld } from './emulator/world.ts';
 import { installAuth } from './http/auth.ts';
 import { installBodyParsing } from './http/body.ts';
 import { createClientErrorHandler, installServerGuards } from './http/client-errors.ts';
@@ -9,11 +13,22 @@ import { installOpenApi } from './http/openapi.ts';
 import { parseQueryString } from './http/query.ts';
 import { authFailureLimiter, installKeyRateLimit } from './http/rate-limit.ts';
 import { installRequestGuards } from './http/request-guards.ts';
+import { adminKeyRoutes } from './http/routes/admin-keys.ts';
+import { auditLogRoutes } from './http/routes/audit-logs.ts';
 import { checkpointRoutes } from './http/routes/checkpoints.ts';
 import { metaRoutes } from './http/routes/meta.ts';
+import { modelPermissionRoutes } from './http/routes/model-permissions.ts';
+import { modelRoutes } from './http/routes/models.ts';
 import { permissionRoutes } from './http/routes/permissions.ts';
+import { projectKeyRoutes } from './http/routes/project-keys.ts';
 import { projectRoutes } from './http/routes/projects.ts';
+import { serviceAccountRoutes } from './http/routes/service-accounts.ts';
+import { transferRoutes } from './http/routes/transfer.ts';
 import { LIMITS, SHARED_SCHEMAS } from './http/schemas.ts';
+import { AUDIT_SCHEMAS } from './http/schemas-audit.ts';
+import { KEY_SCHEMAS } from './http/schemas-keys.ts';
+import { MODEL_SCHEMAS } from './http/schemas-models.ts';
+import type { SeedDocumentWire } from './http/schemas-state.ts';
 import { type EdgeLimits, serverOptions } from './http/server-options.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { type Clock, newId, systemClock } from './ids.ts';
@@ -26,6 +41,13 @@ export type AppOptions = {
   /** A pino logger; omitted in tests, where the app logs nothing. */
   logger?: FastifyBaseLogger;
   version?: string;
+  /** FTSHARE_BASE_MODELS: models every project may use, before its model permissions. */
+  baseModels?: readonly string[];
+  /**
+   * Emulator mode (`ftshare emulate`): any unknown bearer is an admin of the default organization,
+   * what a request names exists, and `/__ftshare/*` resets to (and dumps) the seeded state.
+   */
+  emulator?: { seed: SeedDocumentWire | null };
   /**
    * Timeouts, the connection cap, proxy trust and rate limits (the Config has them all). Omitted,
    * the app has Node's and Fastify's defaults and no rate limits: what tests in-process want.
@@ -42,6 +64,8 @@ export async function buildApp({
   clock = systemClock,
   logger,
   version = '0.0.0',
+  baseModels = [],
+  emulator,
   limits = {},
 }: AppOptions): Promise<App> {
   const app = Fastify({
@@ -68,8 +92,9 @@ export async function buildApp({
   installServerGuards(app.server, app.log);
   if (limits.maxConnections) app.server.maxConnections = limits.maxConnections;
 
-  app.setValidatorCompiler(createValidatorCompiler(SHARED_SCHEMAS));
-  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  const schemas = [...SHARED_SCHEMAS, ...KEY_SCHEMAS, ...MODEL_SCHEMAS, ...AUDIT_SCHEMAS];
+  app.setValidatorCompiler(createValidatorCompiler(schemas));
+  for (const schema of schemas) app.addSchema(schema);
   // Callback-style hooks, and the access log only when it is written: each async hook costs every
   // request a promise and a turn of the microtask queue.
   app.addHook('onRequest', (request, reply, done) => {
@@ -92,21 +117,36 @@ export async function buildApp({
       done();
     });
   }
+  let world: EmulatorWorld | null = null;
+  if (emulator) {
+    world = { bearer: { orgId: DEFAULT_ORG_ID, keyId: EMULATOR_KEY_ID }, seed: emulator.seed };
+    await loadWorld(store, clock, emulator.seed);
+  }
+  const access = new AccessService({ store, clock, baseModels, ...(world ? { anyBearer: world.bearer } : {}) });
+  app.addHook('onClose', async () => access.close());
   installBodyParsing(app);
   installErrorHandling(
     app,
     store,
     authFailureLimiter({ limit: limits.authFailureLimit ?? 0, windowMs: limits.authFailureWindowMs ?? 1 }),
   );
-  installAuth(app, store);
+  installAuth(app, access);
   installKeyRateLimit(app, { limit: limits.keyRateLimit ?? 0, windowMs: limits.keyRateWindowMs ?? 1 });
   await installOpenApi(app, version);
 
-  const deps = { store, clock };
+  const deps = { store, clock, access };
   permissionRoutes(app, deps);
   checkpointRoutes(app, deps);
   projectRoutes(app, deps);
+  serviceAccountRoutes(app, deps);
+  projectKeyRoutes(app, deps);
+  adminKeyRoutes(app, deps);
+  modelPermissionRoutes(app, deps);
+  modelRoutes(app, deps);
+  auditLogRoutes(app, deps);
+  transferRoutes(app, deps);
   metaRoutes(app, deps);
+  if (world) emulatorRoutes(app, store, clock, access, world);
 
   await app.ready();
   return app;

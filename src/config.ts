@@ -30,6 +30,13 @@ export const SETTINGS = [
     help: 'make this sk-admin-... key an admin key of the default organization (prefer the env var: flags show in ps)',
   },
   {
+    key: 'baseModels',
+    flag: '--base-models <ids>',
+    env: 'FTSHARE_BASE_MODELS',
+    default: '',
+    help: 'comma-separated model ids every project may use (before its model permissions), e.g. gpt-4o-mini,meta-llama/Llama-3.1-8B',
+  },
+  {
     key: 'logLevel',
     flag: '--log-level <level>',
     env: 'LOG_LEVEL',
@@ -144,6 +151,7 @@ const ConfigSchema = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   db: Type.String({ minLength: 1 }),
   adminKey: Type.Optional(Type.String({ minLength: 1 })),
+  baseModels: Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\s,]+$' }), { maxItems: 1000 }),
   logLevel: Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   pgPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
   pgStatementTimeoutMs: Type.Integer({ minimum: 0 }),
@@ -163,9 +171,20 @@ const ConfigSchema = Type.Object({
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
 
+/** A comma-separated setting as a list: blanks around items and empty items dropped. */
+function splitList(value: unknown): unknown {
+  if (value === undefined) return [];
+  if (typeof value !== 'string') return value;
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
 /** Validates raw settings (strings from flags or env) into a frozen Config, or throws naming each bad one. */
 export function parseConfig(raw: Record<string, unknown>): Config {
   const present = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ''));
+  present.baseModels = splitList(present.baseModels);
   const converted = Value.Convert(ConfigSchema, present);
   if (!Value.Check(ConfigSchema, converted)) {
     const problems = [...Value.Errors(ConfigSchema, converted)].map((e) => {

@@ -45,6 +45,7 @@ export const newId = {
   permission: () => `cp_${randomBase62(24)}`,
   apiKey: () => `key_${randomBase62(16)}`,
   serviceAccount: () => `svc_acct_${randomBase62(24)}`,
+  auditEvent: () => `audit_log-${randomBase62(24)}`,
   /** The `x-request-id` of every response. */
   request: () => `req_${randomHex(12)}`,
 } as const;

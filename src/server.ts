@@ -1,23 +1,27 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
-import { buildApp } from './app.ts';
+import { type AppOptions, buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { bootstrapAdminKey } from './domain/bootstrap.ts';
+import { readSeedFile } from './emulator/world.ts';
 import { systemClock } from './ids.ts';
 import { LOG_REDACTION } from './redact.ts';
 import { isPostgresUrl, openStore, storeOptions } from './storage/open.ts';
+import type { Store } from './storage/store.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 
-/**
- * The process around the app: open the store, make sure an admin key exists, listen, and on
- * SIGTERM/SIGINT stop accepting, let in-flight requests finish, then close the store.
- */
-export async function serve(config: Config): Promise<void> {
+type Logger = ReturnType<typeof pino>;
+
+/** The logger of a server process: JSON lines, and keys never in them. */
+function processLogger(config: Config): Logger {
   // Keys must never reach a log line, whatever a future log statement includes.
-  const logger = pino({ level: config.logLevel, ...LOG_REDACTION });
-  const store = await openStore(
+  return pino({ level: config.logLevel, ...LOG_REDACTION });
+}
+
+async function openProcessStore(config: Config, logger: Logger): Promise<Store> {
+  return openStore(
     // Message and code only: pg attaches its whole client object to these errors.
     storeOptions(config, (error) =>
       logger.warn(
@@ -26,29 +30,23 @@ export async function serve(config: Config): Promise<void> {
       ),
     ),
   );
+}
 
-  const bootstrap = await bootstrapAdminKey(store, systemClock, config.adminKey);
-  if (bootstrap.kind === 'minted') {
-    // Printed once, on stdout rather than in the log stream: it is the only copy.
-    process.stdout.write(
-      [
-        '',
-        '  ftshare: no admin key existed, so one was created for the default organization.',
-        '  It is shown this once and stored only as a hash; keep it somewhere safe:',
-        '',
-        `      ${bootstrap.secret}`,
-        '',
-        '  (Set FTSHARE_ADMIN_KEY to choose your own instead.)',
-        '',
-        '',
-      ].join('\n'),
-    );
-  }
-
-  const app = await buildApp({ store, logger, version, limits: config });
+/**
+ * Builds the app over `store`, listens, announces where, and on SIGTERM/SIGINT stops accepting,
+ * lets in-flight requests finish (up to the shutdown timeout), then closes the store.
+ */
+async function run(
+  config: Config,
+  store: Store,
+  logger: Logger,
+  what: string,
+  options: Omit<AppOptions, 'store' | 'logger'>,
+): Promise<void> {
+  const app = await buildApp({ store, logger, version, baseModels: config.baseModels, limits: config, ...options });
   const address = await app.listen({ host: config.host, port: config.port });
   const where = isPostgresUrl(config.db) ? 'postgres' : `sqlite ${config.db}`;
-  process.stdout.write(`ftshare ${version} listening on ${address}/v1 (store: ${where})\n`);
+  process.stdout.write(`ftshare ${version} ${what} listening on ${address}/v1 (store: ${where})\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -78,4 +76,39 @@ export async function serve(config: Config): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+/** `ftshare serve`: open the store, make sure an admin key exists, and serve. */
+export async function serve(config: Config): Promise<void> {
+  const logger = processLogger(config);
+  const store = await openProcessStore(config, logger);
+  const bootstrap = await bootstrapAdminKey(store, systemClock, config.adminKey);
+  if (bootstrap.kind === 'minted') {
+    // Printed once, on stdout rather than in the log stream: it is the only copy.
+    process.stdout.write(
+      [
+        '',
+        '  ftshare: no admin key existed, so one was created for the default organization.',
+        '  It is shown this once and stored only as a hash; keep it somewhere safe:',
+        '',
+        `      ${bootstrap.secret}`,
+        '',
+        '  (Set FTSHARE_ADMIN_KEY to choose your own instead.)',
+        '',
+        '',
+      ].join('\n'),
+    );
+  }
+  await run(config, store, logger, 'server', {});
+}
+
+/**
+ * `ftshare emulate`: the same app in emulator mode, on an in-memory store by default, with the
+ * seed file (if any) loaded first. No admin key is minted: any unknown bearer is one.
+ */
+export async function emulate(config: Config & { seed?: string }): Promise<void> {
+  const seed = config.seed === undefined ? null : await readSeedFile(config.seed);
+  const logger = processLogger(config);
+  const store = await openProcessStore(config, logger);
+  await run(config, store, logger, 'emulator', { emulator: { seed } });
 }

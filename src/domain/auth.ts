@@ -1,19 +1,26 @@
 import { ApiError } from '../errors.ts';
-import type { Store } from '../storage/store.ts';
-import { hashKey, redactKey } from './keys.ts';
+import type { Clock } from '../ids.ts';
+import type { Actor, KeyRecord, WriteMeta } from '../storage/store.ts';
+import { redactKey } from './keys.ts';
 
-/** Who is calling: resolved from the bearer key once per request. */
+/** Who is calling: resolved from the bearer key once per request (src/domain/access-service.ts). */
 export type Caller = {
   orgId: string;
   keyId: string;
   kind: 'admin' | 'project';
   projectId: string | null;
+  serviceAccountId: string | null;
+  /**
+   * The organization's access version, read after this request arrived (src/domain/freshness.ts):
+   * whatever this request reads from caches must have been computed at this version.
+   */
+  version: number;
 };
 
 /** Longer than any key we mint or accept; a bigger header is not a key and is not worth hashing. */
-const MAX_KEY_LENGTH = 512;
+export const MAX_KEY_LENGTH = 512;
 
-const missingKey = () =>
+export const missingKey = () =>
   new ApiError(
     401,
     'invalid_request_error',
@@ -22,7 +29,7 @@ const missingKey = () =>
     'missing_api_key',
   );
 
-const incorrectKey = (key: string) =>
+export const incorrectKey = (key: string) =>
   new ApiError(
     401,
     'invalid_request_error',
@@ -31,16 +38,19 @@ const incorrectKey = (key: string) =>
     'invalid_api_key',
   );
 
-/** The caller behind an `Authorization` header, or the 401 that OpenAI would answer. */
-export async function authenticate(store: Store, authorization: string | undefined): Promise<Caller> {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  const key = match?.[1];
-  if (!key) throw missingKey();
-  if (key.length > MAX_KEY_LENGTH) throw incorrectKey(key);
-  const found = await store.findApiKeyByHash(hashKey(key));
-  // Unknown and revoked keys answer alike: a revoked key's holder learns nothing more.
-  if (!found || found.revokedAt !== null) throw incorrectKey(key);
-  return { orgId: found.orgId, keyId: found.id, kind: found.kind, projectId: found.projectId };
+/** The key of an `Authorization: Bearer <key>` header, or undefined when there is none. */
+export function bearerKey(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+}
+
+/**
+ * Whether a stored key works at `now`: not deleted (a deleted service account's keys are deleted
+ * with it), not expired, and not the key of an archived project. All refusals answer alike.
+ */
+export function keyWorks(key: KeyRecord, now: number): boolean {
+  if (key.revokedAt !== null) return false;
+  if (key.expiresAt !== null && key.expiresAt <= now) return false;
+  return !(key.kind === 'project' && key.projectArchived);
 }
 
 export function requireAdmin(caller: Caller): void {
@@ -54,3 +64,22 @@ export function requireAdmin(caller: Caller): void {
     );
   }
 }
+
+/**
+ * The user an organization's admin keys belong to. ftshare has no users: an organization's admin
+ * keys all act for its owner, named after the organization (`org-abc` → `user-abc`).
+ */
+export const ownerUserId = (orgId: string) => `user-${orgId.replace(/^org-/, '')}`;
+
+/** The audit log's name for the caller: its key, and the principal behind it. */
+export function actorOf(caller: Caller): Actor {
+  return caller.kind === 'admin' || caller.serviceAccountId === null
+    ? { keyId: caller.keyId, type: 'user', principalId: ownerUserId(caller.orgId) }
+    : { keyId: caller.keyId, type: 'service_account', principalId: caller.serviceAccountId };
+}
+
+/** Who writes, and when: what every store write carries into its audit events. */
+export const writeMeta = (caller: Caller, clock: Clock): WriteMeta => ({
+  actor: actorOf(caller),
+  now: clock.nowSeconds(),
+});

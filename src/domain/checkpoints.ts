@@ -1,17 +1,19 @@
 import { badRequest, modelNotFound } from '../errors.ts';
 import type { Clock } from '../ids.ts';
 import type { Checkpoint, CheckpointQuery, Page, Store } from '../storage/store.ts';
+import { type Caller, writeMeta } from './auth.ts';
 
 /** The checkpoint registry (ftshare extension): what permissions attach to. */
 
 export async function registerCheckpoint(
   store: Store,
   clock: Clock,
-  orgId: string,
+  caller: Caller,
   name: string,
   projectId: string,
 ): Promise<Checkpoint> {
-  const result = await store.registerCheckpoint({ orgId, name, projectId, createdAt: clock.nowSeconds() });
+  const meta = writeMeta(caller, clock);
+  const result = await store.registerCheckpoint({ orgId: caller.orgId, name, projectId, createdAt: meta.now }, meta);
   switch (result.kind) {
     case 'registered':
       return result.checkpoint;
@@ -44,6 +46,6 @@ export async function listCheckpoints(store: Store, orgId: string, query: Checkp
   return page;
 }
 
-export async function deleteCheckpoint(store: Store, orgId: string, name: string): Promise<void> {
-  if (!(await store.deleteCheckpoint(orgId, name))) throw modelNotFound(name);
+export async function deleteCheckpoint(store: Store, clock: Clock, caller: Caller, name: string): Promise<void> {
+  if (!(await store.deleteCheckpoint(caller.orgId, name, writeMeta(caller, clock)))) throw modelNotFound(name);
 }

@@ -9,9 +9,9 @@ export type MintedKey = { secret: string; hash: string; redacted: string };
 const PREFIX: Record<KeyKind, string> = { admin: 'sk-admin-', project: 'sk-proj-' };
 
 /**
- * SHA-256, unsalted. The secrets are 48 random base62 characters (~285 bits), so a slow,
- * salted password hash buys nothing against guessing, while a deterministic hash lets every
- * request find its key with one indexed lookup.
+ * SHA-256, unsalted. Minted secrets are 48 random base62 characters (~285 bits) and operator-chosen
+ * ones must have at least 32 characters, so a slow, salted password hash buys nothing against
+ * guessing, while a deterministic hash lets every request find its key with one indexed lookup.
  */
 export function hashKey(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -28,7 +28,13 @@ export function mintKey(kind: KeyKind): MintedKey {
   return { secret, hash: hashKey(secret), redacted: redactKey(secret) };
 }
 
-/** Accepts what an operator may set as FTSHARE_ADMIN_KEY: an `sk-admin-` prefix and enough entropy to matter. */
+/**
+ * Accepts what an operator may set as FTSHARE_ADMIN_KEY: an `sk-admin-` prefix, then 32 to 200
+ * letters, digits, `_` or `-`. 32 random base62 characters carry about 190 bits: enough that an
+ * unsalted SHA-256 at rest cannot be reversed by guessing, which is what makes it sound here.
+ */
+export const OPERATOR_KEY_PATTERN = /^sk-admin-[A-Za-z0-9_-]{32,200}$/;
+
 export function isWellFormedAdminKey(secret: string): boolean {
-  return /^sk-admin-[A-Za-z0-9_-]{20,200}$/.test(secret);
+  return OPERATOR_KEY_PATTERN.test(secret);
 }

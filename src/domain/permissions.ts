@@ -1,6 +1,7 @@
 import { badRequest, modelNotFound, notFound } from '../errors.ts';
 import { type Clock, newId } from '../ids.ts';
 import type { Page, Permission, PermissionQuery, Store } from '../storage/store.ts';
+import { actorOf, type Caller, writeMeta } from './auth.ts';
 
 /**
  * Sharing a checkpoint with projects: grant, list, revoke. The rules of CONTRACT §1 live here;
@@ -11,16 +12,17 @@ import type { Page, Permission, PermissionQuery, Store } from '../storage/store.
 export async function grantCheckpointAccess(
   store: Store,
   clock: Clock,
-  orgId: string,
+  caller: Caller,
   checkpoint: string,
   projectIds: readonly string[],
 ): Promise<Permission[]> {
   const result = await store.grantPermissions({
-    orgId,
+    orgId: caller.orgId,
     checkpoint,
     projectIds: [...new Set(projectIds)],
     newPermissionId: newId.permission,
     now: () => clock.nowSeconds(),
+    actor: actorOf(caller),
   });
   if (Array.isArray(result)) return result;
   switch (result.kind) {
@@ -63,13 +65,14 @@ export async function listCheckpointAccess(
 
 export async function revokeCheckpointAccess(
   store: Store,
-  orgId: string,
+  clock: Clock,
+  caller: Caller,
   checkpoint: string,
   permissionId: string,
 ): Promise<Permission> {
-  const revoked = await store.revokePermission(orgId, checkpoint, permissionId);
+  const revoked = await store.revokePermission(caller.orgId, checkpoint, permissionId, writeMeta(caller, clock));
   if (revoked) return revoked;
-  await requireCheckpoint(store, orgId, checkpoint);
+  await requireCheckpoint(store, caller.orgId, checkpoint);
   throw notFound(`No permission \`${permissionId}\` exists on checkpoint \`${checkpoint}\`.`);
 }
 

@@ -1,27 +1,31 @@
 import { badRequest, notFound } from '../errors.ts';
 import { type Clock, newId } from '../ids.ts';
-import type { Page, Project, ProjectQuery, ServiceAccount, Store } from '../storage/store.ts';
-import { mintKey } from './keys.ts';
+import type { Page, Project, ProjectQuery, Store } from '../storage/store.ts';
+import { type Caller, writeMeta } from './auth.ts';
 
-/** Projects of an organization, and the service accounts that give a project its API keys. */
+/** Projects of an organization: created, renamed, archived; never deleted. */
 
-const projectNotFound = (id: string) => notFound(`No project found with id \`${id}\`.`);
+export const projectNotFound = (id: string) => notFound(`No project found with id \`${id}\`.`);
+
+export const projectArchived = (id: string, what: string) =>
+  badRequest(`Project \`${id}\` is archived; ${what}.`, 'project_id', 'project_archived');
 
 export async function createProject(
   store: Store,
   clock: Clock,
-  orgId: string,
+  caller: Caller,
   input: { name: string; externalKeyId: string | null },
 ): Promise<Project> {
+  const meta = writeMeta(caller, clock);
   const project: Project = {
     id: newId.project(),
-    orgId,
+    orgId: caller.orgId,
     name: input.name,
     externalKeyId: input.externalKeyId,
-    createdAt: clock.nowSeconds(),
+    createdAt: meta.now,
     archivedAt: null,
   };
-  await store.createProject(project);
+  await store.createProject(project, meta);
   return project;
 }
 
@@ -41,54 +45,18 @@ export async function listProjects(store: Store, orgId: string, query: ProjectQu
 
 export async function updateProject(
   store: Store,
-  orgId: string,
+  clock: Clock,
+  caller: Caller,
   id: string,
   patch: { name?: string; externalKeyId?: string | null },
 ): Promise<Project> {
-  const project = await store.updateProject(orgId, id, patch);
+  const project = await store.updateProject(caller.orgId, id, patch, writeMeta(caller, clock));
   if (!project) throw projectNotFound(id);
   return project;
 }
 
-export async function archiveProject(store: Store, clock: Clock, orgId: string, id: string): Promise<Project> {
-  const project = await store.archiveProject(orgId, id, clock.nowSeconds());
+export async function archiveProject(store: Store, clock: Clock, caller: Caller, id: string): Promise<Project> {
+  const project = await store.archiveProject(caller.orgId, id, writeMeta(caller, clock));
   if (!project) throw projectNotFound(id);
   return project;
-}
-
-/**
- * A service account and, unless `withKey` is false (OpenAI's `create_service_account_only`), its
- * project key; the secret is returned here and never again.
- */
-export async function createServiceAccount(
-  store: Store,
-  clock: Clock,
-  orgId: string,
-  projectId: string,
-  name: string,
-  withKey: boolean,
-): Promise<{ account: ServiceAccount; key: { id: string; secret: string; createdAt: number } | null }> {
-  const now = clock.nowSeconds();
-  const account: ServiceAccount = { id: newId.serviceAccount(), orgId, projectId, name, createdAt: now };
-  const minted = withKey ? mintKey('project') : null;
-  const keyId = newId.apiKey();
-  const outcome = await store.createServiceAccount(
-    account,
-    minted && {
-      id: keyId,
-      orgId,
-      projectId,
-      kind: 'project',
-      name: 'Secret Key',
-      hash: minted.hash,
-      redacted: minted.redacted,
-      createdAt: now,
-      revokedAt: null,
-    },
-  );
-  if (outcome === 'project_not_found') throw projectNotFound(projectId);
-  if (outcome === 'project_archived') {
-    throw badRequest(`Project \`${projectId}\` is archived; it cannot get new service accounts.`, 'project_id');
-  }
-  return { account, key: minted && { id: keyId, secret: minted.secret, createdAt: now } };
 }

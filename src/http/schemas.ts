@@ -17,14 +17,14 @@ export const LIMITS = {
   urlBytes: 8 * 1024,
 } as const;
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** A string enum as plain `enum` (not TypeBox's anyOf of consts): one clear validation message. */
-const StringEnum = <T extends string[]>(values: [...T], options: { default?: T[number] } = {}) =>
+export const StringEnum = <T extends string[]>(values: [...T], options: { default?: T[number] } = {}) =>
   Type.Unsafe<T[number]>({ type: 'string', enum: values, ...options });
 
 /** An id the client sends back to us: bounded, printable, no whitespace. */
-const IdString = (description: string) =>
+export const IdString = (description: string) =>
   Type.String({ minLength: 1, maxLength: LIMITS.id, pattern: '^\\S+$', description });
 
 export const ErrorResponse = Type.Object(
@@ -40,7 +40,7 @@ export const ErrorResponse = Type.Object(
 );
 
 /** The list envelope OpenAI uses for cursor pages: first_id/last_id are null on an empty page. */
-const ListOf = <T extends TSchema>(item: T, $id: string) =>
+export const ListOf = <T extends TSchema>(item: T, $id: string) =>
   Type.Object(
     {
       object: Type.Literal('list'),
@@ -124,20 +124,30 @@ export const Project = Type.Object(
 
 export const ProjectListResponse = ListOf(Type.Ref(Project), 'ProjectListResponse');
 
-const ProjectName = Type.String({ minLength: 1, maxLength: LIMITS.name, pattern: '\\S' });
+export const ProjectName = Type.String({ minLength: 1, maxLength: LIMITS.name, pattern: '\\S' });
 const ExternalKeyId = Nullable(Type.String({ minLength: 1, maxLength: LIMITS.id }));
+
+/** Sent by openai 7.x; accepted and ignored: ftshare serves one region. */
+const Geography = Nullable(
+  Type.String({ maxLength: LIMITS.name, description: 'Accepted and ignored: ftshare has one region.' }),
+);
 
 export const ProjectCreateRequest = Type.Object(
   {
     name: ProjectName,
     external_key_id: Type.Optional(ExternalKeyId),
     residency: Type.Optional(Nullable(Type.Literal('GLOBAL'))),
+    geography: Type.Optional(Geography),
   },
   { additionalProperties: false },
 );
 
 export const ProjectUpdateRequest = Type.Object(
-  { name: Type.Optional(ProjectName), external_key_id: Type.Optional(ExternalKeyId) },
+  {
+    name: Type.Optional(Nullable(ProjectName)),
+    external_key_id: Type.Optional(ExternalKeyId),
+    geography: Type.Optional(Geography),
+  },
   { additionalProperties: false },
 );
 
@@ -147,30 +157,6 @@ export const ListProjectsQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: LIMITS.pageSize, default: 20 }),
   after: Type.Optional(IdString('The last project id of the previous page.')),
   include_archived: Type.Boolean({ default: false }),
-});
-
-// Service accounts (OpenAI): how a project gets an API key
-
-export const ProjectServiceAccountCreateRequest = Type.Object(
-  { name: ProjectName, create_service_account_only: Type.Optional(Nullable(Type.Boolean())) },
-  { additionalProperties: false },
-);
-
-export const ProjectServiceAccountCreateResponse = Type.Object({
-  object: Type.Literal('organization.project.service_account'),
-  id: Type.String(),
-  name: Type.String(),
-  role: Type.Union([Type.Literal('member'), Type.Literal('none')]),
-  created_at: Type.Integer(),
-  api_key: Nullable(
-    Type.Object({
-      object: Type.Literal('organization.project.service_account.api_key'),
-      value: Type.String(),
-      name: Type.String(),
-      created_at: Type.Integer(),
-      id: Type.String(),
-    }),
-  ),
 });
 
 // Checkpoint registry (ftshare extension)

@@ -16,7 +16,8 @@ import { isPlainInteger } from './query.ts';
 export function createValidatorCompiler(sharedSchemas: readonly object[]): FastifySchemaCompiler<unknown> {
   const options = { useDefaults: true, removeAdditional: false, allErrors: false, strictNumbers: true } as const;
   const strict = new Ajv({ ...options, coerceTypes: false, schemas: [...sharedSchemas] });
-  const coercing = new Ajv({ ...options, coerceTypes: true, schemas: [...sharedSchemas] });
+  // 'array': a single `event_types[]=x` arrives as a string and is read as a list of one.
+  const coercing = new Ajv({ ...options, coerceTypes: 'array', schemas: [...sharedSchemas] });
   return ({ schema, httpPart }) => {
     const validate = (httpPart === 'body' ? strict : coercing).compile(schema as object);
     const integers = httpPart === 'querystring' ? integerProperties(schema) : [];
@@ -78,7 +79,9 @@ function refuseIntegerSyntax(data: unknown, integers: ReturnType<typeof integerP
   if (integers.length === 0 || typeof data !== 'object' || data === null) return undefined;
   for (const { name, minimum, maximum } of integers) {
     const value = (data as Record<string, unknown>)[name];
-    if (typeof value === 'string' && !isPlainInteger(value)) {
+    // With array coercion a list of one would be read as its item: check the items too.
+    const texts = Array.isArray(value) ? value : [value];
+    if (texts.some((text) => typeof text === 'string' && !isPlainInteger(text))) {
       const range = minimum !== undefined && maximum !== undefined ? ` from ${minimum} to ${maximum}` : '';
       return badRequest(`Invalid value for '${name}': must be an integer${range} (plain decimal digits).`, name);
     }

@@ -85,5 +85,98 @@ export function migrationsFor(dialect: 'sqlite' | 'postgres'): MigrationProvider
     },
   };
 
-  return { getMigrations: async () => ({ '0001_initial': initial }) };
+  /**
+   * Grants take effect (keys, service accounts, model permissions, access versions) and the audit
+   * log. Existing project keys are linked to the service account created with them (same project,
+   * same second): before this migration a service account and its key were written together.
+   */
+  const accessAndAudit: Migration = {
+    async up(db: Db) {
+      await sql`alter table api_keys add column service_account_id text references service_accounts (id)`.execute(db);
+      await sql`alter table api_keys add column expires_at bigint`.execute(db);
+      await sql`alter table api_keys add column last_used_at bigint`.execute(db);
+      await sql`update api_keys set service_account_id = (
+          select sa.id from service_accounts sa
+          where sa.project_id = api_keys.project_id and sa.created_at = api_keys.created_at
+          order by sa.id limit 1)
+        where kind = 'project'`.execute(db);
+      // Key lists are ordered by (created_at, id): a total order without a row counter.
+      await db.schema
+        .createIndex('api_keys_by_org_kind')
+        .on('api_keys')
+        .columns(['org_id', 'kind', 'created_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('api_keys_by_project')
+        .on('api_keys')
+        .columns(['project_id', 'created_at', 'id'])
+        .execute();
+      await db.schema.createIndex('api_keys_by_service_account').on('api_keys').column('service_account_id').execute();
+
+      await sql`alter table service_accounts add column role text not null default 'member'`.execute(db);
+      await sql`alter table service_accounts add column deleted_at bigint`.execute(db);
+      await db.schema
+        .createIndex('service_accounts_by_project')
+        .on('service_accounts')
+        .columns(['project_id', 'created_at', 'id'])
+        .execute();
+
+      // A project's own checkpoints, for its access set and the registry's project filter.
+      await db.schema
+        .createIndex('checkpoints_by_owner')
+        .on('checkpoints')
+        .columns(['org_id', 'project_id', 'seq'])
+        .execute();
+
+      await db.schema
+        .createTable('model_permissions')
+        .addColumn('project_id', 'text', (c) => c.primaryKey().references('projects.id'))
+        .addColumn('org_id', 'text', (c) => c.notNull().references('organizations.id'))
+        .addColumn('mode', 'text', (c) => c.notNull())
+        // A JSON array of model ids: read and written whole, never queried inside.
+        .addColumn('model_ids', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      // How many access-changing writes each organization has committed, split over a few rows
+      // (shards) so concurrent writers rarely wait on one another. Replicas compare the sum with
+      // the one their cached answers were computed at (src/domain/freshness.ts).
+      await db.schema
+        .createTable('access_versions')
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('shard', 'integer', (c) => c.notNull())
+        .addColumn('n', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('access_versions_pk', ['org_id', 'shard'])
+        .execute();
+
+      // The audit log: append-only, `seq` assigned in the writing transaction gives its order.
+      await sql`${seqColumn('audit_events')},
+        id text not null unique,
+        org_id text not null,
+        type text not null,
+        effective_at bigint not null,
+        project_id text,
+        actor_id text,
+        resource_id text not null,
+        actor text,
+        payload text not null)`.execute(db);
+      // Every filter has an index that ends in seq, so a page is a short backward scan of it.
+      for (const [name, columns] of [
+        ['audit_events_by_org', ['org_id', 'seq']],
+        ['audit_events_by_project', ['org_id', 'project_id', 'seq']],
+        ['audit_events_by_project_type', ['org_id', 'project_id', 'type', 'seq']],
+        ['audit_events_by_type', ['org_id', 'type', 'seq']],
+        ['audit_events_by_resource', ['org_id', 'resource_id', 'seq']],
+        ['audit_events_by_actor', ['org_id', 'actor_id', 'seq']],
+      ] as const) {
+        await db.schema
+          .createIndex(name)
+          .on('audit_events')
+          .columns([...columns])
+          .execute();
+      }
+    },
+  };
+
+  return { getMigrations: async () => ({ '0001_initial': initial, '0002_access_and_audit': accessAndAudit }) };
 }

@@ -83,7 +83,7 @@ function preparedOnce(args: unknown[]): unknown[] {
  */
 export class PostgresStore extends SqlStore {
   private constructor(db: Kysely<Database>) {
-    super(db, { kind: 'postgres', rowLocks: true });
+    super(db, { kind: 'postgres', rowLocks: true, writers: 'shared' });
   }
 
   static open(options: PostgresOptions): PostgresStore {
@@ -111,6 +111,21 @@ export class PostgresStore extends SqlStore {
       client.on('error', () => {});
     });
     return new PostgresStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
+  }
+
+  /**
+   * Every request asks this (src/domain/freshness.ts, batched across requests), so it is one
+   * statement of one shape whatever the number of organizations: an array parameter, not IN (...).
+   */
+  override async accessVersions(orgIds: readonly string[]): Promise<Map<string, number>> {
+    const versions = new Map(orgIds.map((id) => [id, 0]));
+    if (orgIds.length === 0) return versions;
+    const { rows } = await sql<{ org_id: string; n: number }>`
+      select org_id, sum(n)::bigint as n from access_versions where org_id = any(${[...orgIds]}::text[]) group by org_id`.execute(
+      this.db,
+    );
+    for (const row of rows) versions.set(row.org_id, Number(row.n));
+    return versions;
   }
 
   async migrate(): Promise<void> {

@@ -29,7 +29,7 @@ export class SqliteStore extends SqlStore {
     private readonly reads: DurableReads | null,
     private readonly checkpointer: Checkpointer | null,
   ) {
-    super(db, { kind: 'sqlite', rowLocks: false });
+    super(db, { kind: 'sqlite', rowLocks: false, writers: 'local' });
   }
 
   /**

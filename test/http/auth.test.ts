@@ -6,11 +6,13 @@ import { backends } from '../support/backends.ts';
 import {
   addAdminKey,
   assertError,
+  deleteAdminKey,
+  deleteProjectKey,
   ghostIds,
   listPermissions,
-  revokeKey,
   type Shared,
   send,
+  serviceAccount,
   sharedCheckpoint,
   useWorld,
 } from '../support/http.ts';
@@ -25,10 +27,16 @@ async function snapshot(app: FastifyInstance, shared: Shared) {
     assert.equal(response.status, 200, `${url}: ${JSON.stringify(response.body)}`);
     return response.body;
   };
+  const grantee = `/v1/organization/projects/${shared.grantee}`;
   return {
     projects: await get('/v1/organization/projects?include_archived=true&limit=100'),
     checkpoints: await get('/v1/fine_tuning/checkpoints?limit=100'),
     permissions: await listPermissions(app, key, shared.checkpoint, { limit: 100 }),
+    adminKeys: await get('/v1/organization/admin_api_keys?limit=100'),
+    serviceAccounts: await get(`${grantee}/service_accounts?limit=100`),
+    projectKeys: await get(`${grantee}/api_keys?limit=100`),
+    modelPermissions: await get(`${grantee}/model_permissions`),
+    audit: await get('/v1/organization/audit_logs?limit=100'),
   };
 }
 
@@ -44,6 +52,9 @@ const PLACEHOLDERS: RouteIds = {
   grantee: '{grantee}',
   checkpoint: '{checkpoint}',
   permission: '{permission}',
+  serviceAccount: '{service_account}',
+  projectKey: '{project_key}',
+  adminKey: '{admin_key}',
 };
 
 /** CONTRACT §2: the auth matrix, applied to every /v1 route of `V1_ROUTES`. */
@@ -99,18 +110,19 @@ for (const backend of await backends()) {
         assert.deepEqual(await snapshot(world.app, shared), before);
       });
 
-      test(`${label}: a revoked admin key or project key → 401 invalid_api_key`, async () => {
+      test(`${label}: a deleted admin key or project key → 401 invalid_api_key`, async () => {
         const shared = await sharedCheckpoint(world.app, world.store);
-        const admin = await addAdminKey(world.store, shared.org.orgId);
-        const project = await projectKey(world.app, shared.org.adminKey, shared.owner);
+        const admin = await addAdminKey(world.app, shared.org.adminKey);
+        const project = await serviceAccount(world.app, shared.org.adminKey, shared.owner);
+        // Each key is used (and so cached) before it is deleted: the deletion must still win at once.
         const probe = { method: 'GET' as const, url: '/v1/openapi.json' };
-        assert.equal((await send(world.app, { ...probe, headers: bearer(admin) })).status, 200);
-        assert.equal((await send(world.app, { ...probe, headers: bearer(project) })).status, 200);
-        await revokeKey(world.store, admin);
-        await revokeKey(world.store, project);
+        assert.equal((await send(world.app, { ...probe, headers: bearer(admin.secret) })).status, 200);
+        assert.equal((await send(world.app, { ...probe, headers: bearer(project.secret) })).status, 200);
+        await deleteAdminKey(world.app, shared.org.adminKey, admin.id);
+        await deleteProjectKey(world.app, shared.org.adminKey, shared.owner, project.keyId);
 
         const before = await snapshot(world.app, shared);
-        for (const key of [admin, project]) {
+        for (const key of [admin.secret, project.secret]) {
           const response = await send(world.app, requestOf(route, shared, bearer(key)));
           assertError(response, 401, { param: null, code: 'invalid_api_key' });
           assert.ok(!response.body.error.message.includes(key));
@@ -121,10 +133,13 @@ for (const backend of await backends()) {
       const projectOutcome = route.auth === 'admin' ? '403' : '200';
       test(`${label}: a valid project key → ${projectOutcome}`, async () => {
         const shared = await sharedCheckpoint(world.app, world.store);
-        const before = await snapshot(world.app, shared);
         // The owner's key and the grantee's key alike: neither is an admin.
-        for (const project of [shared.owner, shared.grantee]) {
-          const key = await projectKey(world.app, shared.org.adminKey, project);
+        const keys = [
+          await projectKey(world.app, shared.org.adminKey, shared.owner),
+          await projectKey(world.app, shared.org.adminKey, shared.grantee),
+        ];
+        const before = await snapshot(world.app, shared);
+        for (const key of keys) {
           const response = await send(world.app, requestOf(route, shared, bearer(key)));
           if (route.auth === 'admin') assertError(response, 403, { param: null });
           else assert.equal(response.status, 200, JSON.stringify(response.body));
@@ -154,7 +169,15 @@ for (const backend of await backends()) {
         const sent = `${request.url} ${JSON.stringify(request.payload ?? '')}`;
         const text = JSON.stringify(response.body);
         assert.ok(!text.includes(shared.org.orgId), text);
-        for (const id of [shared.owner, shared.grantee, shared.checkpoint, shared.permission]) {
+        for (const id of [
+          shared.owner,
+          shared.grantee,
+          shared.checkpoint,
+          shared.permission,
+          shared.serviceAccount,
+          shared.projectKey,
+          shared.adminKey,
+        ]) {
           if (!sent.includes(id)) assert.ok(!text.includes(id), `${id} leaked: ${text}`);
         }
         assert.deepEqual(await snapshot(world.app, shared), before);

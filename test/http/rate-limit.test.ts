@@ -99,7 +99,7 @@ for (const backend of await backends()) {
 
     test('--key-rate-limit: past it a key answers 429 (retryable); other keys are not affected', async () => {
       const org = await newOrg(world.store);
-      const second = await addAdminKey(world.store, org.orgId);
+      const { secret: second } = await addAdminKey(world.app, org.adminKey);
       await withApp({ keyRateLimit: 3, keyRateWindowMs: 60_000 }, async (app) => {
         for (let i = 0; i < 3; i++) assert.equal((await send(app, list(bearer(org.adminKey)))).status, 200);
         assertRateLimited(await send(app, list(bearer(org.adminKey))), true);

@@ -32,6 +32,36 @@ async function listAll(api: JsonClient, checkpoint: string): Promise<Permission[
   }
 }
 
+type Event = { type: string; [payload: string]: unknown };
+
+/**
+ * The audit log and the state agree (issue: no change without its event, no event without its
+ * change): the permissions of `checkpoint` are exactly those created and not since deleted in the log.
+ */
+async function assertAuditMatches(api: JsonClient, checkpoint: string): Promise<void> {
+  const live = new Set<string>();
+  const events: Event[] = [];
+  let after = '';
+  for (;;) {
+    const types = 'event_types[]=checkpoint.permission.created&event_types[]=checkpoint.permission.deleted';
+    const page = ok(
+      await api('GET', `/organization/audit_logs?limit=100&${types}${after && `&after=${after}`}`),
+      'audit',
+    );
+    events.push(...page.data);
+    if (!page.has_more) break;
+    after = page.last_id;
+  }
+  for (const event of events.reverse()) {
+    const payload = event[event.type] as { id: string; data: { fine_tuned_model_checkpoint: string } };
+    if (payload.data.fine_tuned_model_checkpoint !== checkpoint) continue;
+    if (event.type === 'checkpoint.permission.created') live.add(payload.id);
+    else live.delete(payload.id);
+  }
+  const listed = (await listAll(api, checkpoint)).map((p) => p.id).sort();
+  assert.deepEqual([...live].sort(), listed, 'the audit log and the permissions disagree');
+}
+
 /**
  * A grant whose request the server has already received and dispatched, with its body held back:
  * `Expect: 100-continue` makes the server answer `100 Continue` once it has parsed the headers and
@@ -131,6 +161,7 @@ for (const backend of await backends()) {
       await server.kill();
       ({ server, api } = await start());
       assert.deepEqual(await listAll(api, checkpoint), first);
+      await assertAuditMatches(api, checkpoint);
 
       const more = ok(await api('POST', permissionsPath(checkpoint), { project_ids: [c, b, d] }), 'grant').data;
       await server.kill();
@@ -143,6 +174,7 @@ for (const backend of await backends()) {
       await server.kill();
       ({ server, api } = await start());
       assert.deepEqual(await listAll(api, checkpoint), [first[0], more[0], more[2]]);
+      await assertAuditMatches(api, checkpoint);
       assert.equal(await server.stop(), 0);
     });
 
@@ -163,6 +195,7 @@ for (const backend of await backends()) {
       const byId = (list: Permission[]) => [...list].sort((x, y) => x.id.localeCompare(y.id));
       assert.equal(listed.length, 50);
       assert.deepEqual(byId(listed), byId(acknowledged), 'every acknowledged permission, ids and created_at');
+      await assertAuditMatches(api, checkpoint);
       assert.equal(await server.stop(), 0);
     });
 
@@ -194,6 +227,8 @@ for (const backend of await backends()) {
         assert.deepEqual(listed.get(permission.id), permission, `acknowledged ${permission.id} survived`);
       }
       for (const permission of listed.values()) assert.ok(projects.includes(permission.project_id));
+      // Grants cut off by the kill: committed with their event, or not at all.
+      await assertAuditMatches(api, checkpoint);
       assert.equal(await server.stop(), 0);
     });
 

@@ -13,17 +13,29 @@ import { type Client, ReplicaSet } from '../support/replicas.ts';
 const postgres = await postgresOnly('the ten-replica start-up runs (test/replicas/startup.test.ts)');
 
 const TABLES = [
+  'access_versions',
   'api_keys',
+  'audit_events',
   'checkpoint_permissions',
   'checkpoints',
   'kysely_migration',
   'kysely_migration_lock',
+  'model_permissions',
   'organizations',
   'projects',
   'service_accounts',
 ];
 
-const INDEXES = ['checkpoint_permissions_by_checkpoint_seq', 'checkpoint_permissions_by_project', 'projects_by_org'];
+const INDEXES = [
+  'api_keys_by_org_kind',
+  'api_keys_by_project',
+  'audit_events_by_project_type',
+  'checkpoint_permissions_by_checkpoint_seq',
+  'checkpoint_permissions_by_project',
+  'checkpoints_by_owner',
+  'projects_by_org',
+  'service_accounts_by_project',
+];
 
 /** Runs `check` with a client on `url`, then closes it. */
 async function withClient(url: string, check: (db: pg.Client) => Promise<void>): Promise<void> {

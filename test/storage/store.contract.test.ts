@@ -2,35 +2,41 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { hashKey } from '../../src/domain/keys.ts';
 import { newId } from '../../src/ids.ts';
-import type { ApiKey, Permission, Store } from '../../src/storage/store.ts';
+import type { ApiKey, Permission, Store, WriteMeta } from '../../src/storage/store.ts';
 import { backends, openTestStore } from '../support/backends.ts';
 
 /** One contract, every backend: what the domain may rely on from any Store. */
 
 let now = 1_700_000_000;
 
+/** What a write made by no key (start-up, a seed) carries. */
+const meta = (at = now): WriteMeta => ({ actor: null, now: at });
+
 async function org(store: Store): Promise<string> {
   const id = newId.organization();
-  await store.createOrganization({ id, name: id, createdAt: now });
+  await store.createOrganization({ id, name: id, createdAt: now }, null, meta());
   return id;
 }
 
 async function project(store: Store, orgId: string, archived = false): Promise<string> {
   const id = newId.project();
-  await store.createProject({
-    id,
-    orgId,
-    name: id,
-    externalKeyId: null,
-    createdAt: now,
-    archivedAt: archived ? now : null,
-  });
+  await store.createProject(
+    {
+      id,
+      orgId,
+      name: id,
+      externalKeyId: null,
+      createdAt: now,
+      archivedAt: archived ? now : null,
+    },
+    meta(),
+  );
   return id;
 }
 
 async function checkpoint(store: Store, orgId: string, owner: string): Promise<string> {
   const name = `ft:gpt-4o-mini-2024-07-18:acme:${newId.permission()}`;
-  const result = await store.registerCheckpoint({ orgId, name, projectId: owner, createdAt: now });
+  const result = await store.registerCheckpoint({ orgId, name, projectId: owner, createdAt: now }, meta());
   assert.equal(result.kind, 'registered');
   return name;
 }
@@ -42,6 +48,7 @@ function grant(store: Store, orgId: string, name: string, projectIds: string[]) 
     projectIds,
     newPermissionId: newId.permission,
     now: () => now++,
+    actor: null,
   });
 }
 
@@ -151,6 +158,7 @@ for (const backend of await backends()) {
             projectIds: [p],
             newPermissionId: newId.permission,
             now: () => tick++,
+            actor: null,
           }),
         ),
       );
@@ -187,9 +195,9 @@ for (const backend of await backends()) {
       const [n1, n2] = [await checkpoint(store, o, a), await checkpoint(store, o, a)];
       const [p] = await granted(store, o, n1, [a]);
       assert.ok(p);
-      assert.equal(await store.revokePermission(o, n2, p.id), undefined);
-      assert.deepEqual(await store.revokePermission(o, n1, p.id), p);
-      assert.equal(await store.revokePermission(o, n1, p.id), undefined);
+      assert.equal(await store.revokePermission(o, n2, p.id, meta()), undefined);
+      assert.deepEqual(await store.revokePermission(o, n1, p.id, meta()), p);
+      assert.equal(await store.revokePermission(o, n1, p.id, meta()), undefined);
     });
 
     test('deleting a checkpoint removes its permissions; registering again starts empty', async () => {
@@ -197,10 +205,10 @@ for (const backend of await backends()) {
       const a = await project(store, o);
       const name = await checkpoint(store, o, a);
       await granted(store, o, name, [a]);
-      assert.equal(await store.deleteCheckpoint(o, name), true);
-      assert.equal(await store.deleteCheckpoint(o, name), false);
+      assert.equal(await store.deleteCheckpoint(o, name, meta()), true);
+      assert.equal(await store.deleteCheckpoint(o, name, meta()), false);
       assert.equal(
-        (await store.registerCheckpoint({ orgId: o, name, projectId: a, createdAt: now })).kind,
+        (await store.registerCheckpoint({ orgId: o, name, projectId: a, createdAt: now }, meta())).kind,
         'registered',
       );
       assert.deepEqual(await allIds(store, o, name, 'ascending'), []);
@@ -211,18 +219,18 @@ for (const backend of await backends()) {
       const [a, b] = [await project(store, o), await project(store, o)];
       const archived = await project(store, o, true);
       const name = await checkpoint(store, o, a);
-      const again = await store.registerCheckpoint({ orgId: o, name, projectId: a, createdAt: now + 50 });
+      const again = await store.registerCheckpoint({ orgId: o, name, projectId: a, createdAt: now + 50 }, meta());
       assert.deepEqual(again, { kind: 'registered', checkpoint: { orgId: o, name, projectId: a, createdAt: now } });
       assert.equal(
-        (await store.registerCheckpoint({ orgId: o, name, projectId: b, createdAt: now })).kind,
+        (await store.registerCheckpoint({ orgId: o, name, projectId: b, createdAt: now }, meta())).kind,
         'owned_by_other_project',
       );
       assert.equal(
-        (await store.registerCheckpoint({ orgId: o, name: 'x', projectId: archived, createdAt: now })).kind,
+        (await store.registerCheckpoint({ orgId: o, name: 'x', projectId: archived, createdAt: now }, meta())).kind,
         'project_archived',
       );
       assert.equal(
-        (await store.registerCheckpoint({ orgId: o, name: 'x', projectId: 'proj_no', createdAt: now })).kind,
+        (await store.registerCheckpoint({ orgId: o, name: 'x', projectId: 'proj_no', createdAt: now }, meta())).kind,
         'project_not_found',
       );
     });
@@ -239,14 +247,14 @@ for (const backend of await backends()) {
       const page = await store.listProjects(o, { limit: 1, includeArchived: true, after: ids[0] ?? '' });
       assert.ok(page !== 'unknown_cursor');
       assert.deepEqual([page.items.map((p) => p.id), page.hasMore], [[ids[1]], true]);
-      const first = await store.archiveProject(o, ids[0] ?? '', now + 10);
-      const second = await store.archiveProject(o, ids[0] ?? '', now + 20);
+      const first = await store.archiveProject(o, ids[0] ?? '', meta(now + 10));
+      const second = await store.archiveProject(o, ids[0] ?? '', meta(now + 20));
       assert.equal(first?.archivedAt, now + 10);
       assert.equal(second?.archivedAt, now + 10);
-      const renamed = await store.updateProject(o, ids[2] ?? '', { externalKeyId: 'ext-1' });
+      const renamed = await store.updateProject(o, ids[2] ?? '', { externalKeyId: 'ext-1' }, meta());
       assert.equal(renamed?.name, ids[2]);
       assert.equal(renamed?.externalKeyId, 'ext-1');
-      assert.equal(await store.updateProject(await org(store), ids[2] ?? '', { name: 'x' }), undefined);
+      assert.equal(await store.updateProject(await org(store), ids[2] ?? '', { name: 'x' }, meta()), undefined);
     });
 
     test('api keys: found by hash, inserted once, created with their organization atomically', async () => {
@@ -261,12 +269,15 @@ for (const backend of await backends()) {
         redacted: 'sk-adm****',
         createdAt: now,
         revokedAt: null,
+        serviceAccountId: null,
+        expiresAt: null,
+        lastUsedAt: null,
       };
-      await store.createOrganization({ id: orgId, name: 'o', createdAt: now }, key);
-      assert.deepEqual(await store.findApiKeyByHash(key.hash), key);
-      assert.equal(await store.addApiKey({ ...key, id: newId.apiKey() }), false);
+      await store.createOrganization({ id: orgId, name: 'o', createdAt: now }, key, meta());
+      assert.deepEqual(await store.findApiKeyByHash(key.hash), { ...key, projectArchived: false });
+      assert.equal(await store.addApiKey({ ...key, id: newId.apiKey() }, meta()), false);
       const other = { ...key, id: newId.apiKey(), hash: hashKey(`other-${orgId}`) };
-      await assert.rejects(store.createOrganization({ id: orgId, name: 'again', createdAt: now }, other));
+      await assert.rejects(store.createOrganization({ id: orgId, name: 'again', createdAt: now }, other, meta()));
       assert.equal(await store.findApiKeyByHash(other.hash), undefined, 'the failed organization left no key behind');
     });
   });

@@ -2,10 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before } from 'node:test';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import type { Kysely } from 'kysely';
-import { hashKey, mintKey } from '../../src/domain/keys.ts';
-import { type Clock, newId } from '../../src/ids.ts';
-import type { Database } from '../../src/storage/schema.ts';
+import type { Clock } from '../../src/ids.ts';
 import type { Store } from '../../src/storage/store.ts';
 import { type Backend, openTestStore } from './backends.ts';
 import {
@@ -188,8 +185,21 @@ export async function archive(app: FastifyInstance, adminKey: string, projectId:
   assert.equal(response.status, 200, JSON.stringify(response.body));
 }
 
-/** An organization with an owner project, a registered checkpoint and one permission for a grantee. */
-export type Shared = { org: TestOrg; owner: string; grantee: string; checkpoint: string; permission: string };
+/**
+ * An organization with an owner project, a registered checkpoint and one permission for a
+ * grantee; a service account of the grantee with its key; and a second admin key (so one can be
+ * deleted without leaving the organization without any).
+ */
+export type Shared = {
+  org: TestOrg;
+  owner: string;
+  grantee: string;
+  checkpoint: string;
+  permission: string;
+  serviceAccount: string;
+  projectKey: string;
+  adminKey: string;
+};
 
 export async function sharedCheckpoint(app: FastifyInstance, store: Store): Promise<Shared> {
   const org = await newOrg(store);
@@ -198,7 +208,18 @@ export async function sharedCheckpoint(app: FastifyInstance, store: Store): Prom
   const checkpoint = checkpointName(':ckpt-step-88');
   await registerCheckpoint(app, org.adminKey, checkpoint, owner);
   const body = await grant(app, org.adminKey, checkpoint, [grantee]);
-  return { org, owner, grantee, checkpoint, permission: body.data[0].id };
+  const account = await serviceAccount(app, org.adminKey, grantee);
+  const admin = await addAdminKey(app, org.adminKey);
+  return {
+    org,
+    owner,
+    grantee,
+    checkpoint,
+    permission: body.data[0].id,
+    serviceAccount: account.id,
+    projectKey: account.keyId,
+    adminKey: admin.id,
+  };
 }
 
 /** Ids shaped like a `Shared`'s that exist nowhere. */
@@ -207,38 +228,59 @@ export const ghostIds = () => ({
   grantee: `proj_${randomBytes(12).toString('hex')}`,
   checkpoint: checkpointName(':ghost'),
   permission: `cp_${randomBytes(12).toString('hex')}`,
+  serviceAccount: `svc_acct_${randomBytes(12).toString('hex')}`,
+  projectKey: `key_${randomBytes(8).toString('hex')}`,
+  adminKey: `key_${randomBytes(8).toString('hex')}`,
 });
 
-/**
- * Revokes a key by setting `revoked_at` in the store's api_keys table. The Store interface has no
- * revoke operation (no admin-key or project-key routes are served yet), so this reaches the
- * store's Kysely handle directly.
- */
-export async function revokeKey(store: Store, secret: string, at = 1_700_000_000): Promise<void> {
-  const db = (store as unknown as { db?: Kysely<Database> }).db;
-  if (!db) throw new Error('revokeKey: this store exposes no Kysely handle');
-  const result = await db
-    .updateTable('api_keys')
-    .set({ revoked_at: at })
-    .where('hash', '=', hashKey(secret))
-    .executeTakeFirst();
-  assert.equal(Number(result.numUpdatedRows), 1, 'revokeKey: the key was not found');
+/** A service account of `projectId` through the API: its id, and its key's id and secret. */
+export async function serviceAccount(app: FastifyInstance, adminKey: string, projectId: string, name = 'ci') {
+  const response = await send(app, {
+    method: 'POST',
+    url: `/v1/organization/projects/${projectId}/service_accounts`,
+    headers: bearer(adminKey),
+    payload: { name },
+  });
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  return {
+    id: response.body.id as string,
+    keyId: response.body.api_key.id as string,
+    secret: response.body.api_key.value as string,
+  };
 }
 
-/** A further admin key of `orgId`, added through the Store interface (no admin-key routes are served). */
-export async function addAdminKey(store: Store, orgId: string): Promise<string> {
-  const minted = mintKey('admin');
-  const added = await store.addApiKey({
-    id: newId.apiKey(),
-    orgId,
-    projectId: null,
-    kind: 'admin',
-    name: 'second admin key',
-    hash: minted.hash,
-    redacted: minted.redacted,
-    createdAt: 1_700_000_000,
-    revokedAt: null,
+/** A further admin key of the caller's organization, through the API: its id and secret. */
+export async function addAdminKey(
+  app: FastifyInstance,
+  adminKey: string,
+  body: Record<string, unknown> = { name: 'second admin key' },
+): Promise<{ id: string; secret: string }> {
+  const response = await send(app, {
+    method: 'POST',
+    url: '/v1/organization/admin_api_keys',
+    headers: bearer(adminKey),
+    payload: body,
   });
-  assert.equal(added, true);
-  return minted.secret;
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  return { id: response.body.id, secret: response.body.value };
+}
+
+/** Deletes an admin key through the API. */
+export async function deleteAdminKey(app: FastifyInstance, adminKey: string, id: string): Promise<void> {
+  const response = await send(app, {
+    method: 'DELETE',
+    url: `/v1/organization/admin_api_keys/${id}`,
+    headers: bearer(adminKey),
+  });
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+}
+
+/** Deletes a project key through the API. */
+export async function deleteProjectKey(app: FastifyInstance, adminKey: string, projectId: string, id: string) {
+  const response = await send(app, {
+    method: 'DELETE',
+    url: `/v1/organization/projects/${projectId}/api_keys/${id}`,
+    headers: bearer(adminKey),
+  });
+  assert.equal(response.status, 200, JSON.stringify(response.body));
 }

@@ -30,7 +30,7 @@ export function checkpointRoutes(app: App, { store, clock }: RouteDeps): void {
       const checkpoint = await registerCheckpoint(
         store,
         clock,
-        callerOf(request).orgId,
+        callerOf(request),
         fine_tuned_model_checkpoint,
         project_id,
       );
@@ -99,7 +99,7 @@ export function checkpointRoutes(app: App, { store, clock }: RouteDeps): void {
     },
     async (request) => {
       const name = request.params.fine_tuned_model_checkpoint;
-      await deleteCheckpoint(store, callerOf(request).orgId, name);
+      await deleteCheckpoint(store, clock, callerOf(request), name);
       return { object: 'fine_tuning.checkpoint' as const, id: name, deleted: true };
     },
   );

@@ -28,7 +28,7 @@ export function permissionRoutes(app: App, { store, clock }: RouteDeps): void {
       const granted = await grantCheckpointAccess(
         store,
         clock,
-        callerOf(request).orgId,
+        callerOf(request),
         request.params.fine_tuned_model_checkpoint,
         request.body.project_ids,
       );
@@ -84,7 +84,8 @@ export function permissionRoutes(app: App, { store, clock }: RouteDeps): void {
       const { fine_tuned_model_checkpoint, permission_id } = request.params;
       const revoked = await revokeCheckpointAccess(
         store,
-        callerOf(request).orgId,
+        clock,
+        callerOf(request),
         fine_tuned_model_checkpoint,
         permission_id,
       );

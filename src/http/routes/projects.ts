@@ -27,7 +27,7 @@ export function projectRoutes(app: App, { store, clock }: RouteDeps): void {
     },
     async (request) => {
       const { name, external_key_id } = request.body;
-      const project = await projects.createProject(store, clock, callerOf(request).orgId, {
+      const project = await projects.createProject(store, clock, callerOf(request), {
         name,
         externalKeyId: external_key_id ?? null,
       });
@@ -92,8 +92,9 @@ export function projectRoutes(app: App, { store, clock }: RouteDeps): void {
     },
     async (request) => {
       const { name, external_key_id } = request.body;
-      const project = await projects.updateProject(store, callerOf(request).orgId, request.params.project_id, {
-        ...(name === undefined ? {} : { name }),
+      const project = await projects.updateProject(store, clock, callerOf(request), request.params.project_id, {
+        // A null name (openai 7.x types allow it) leaves the name as it is.
+        ...(name === undefined || name === null ? {} : { name }),
         ...(external_key_id === undefined ? {} : { externalKeyId: external_key_id }),
       });
       return projectToWire(project);
@@ -114,46 +115,6 @@ export function projectRoutes(app: App, { store, clock }: RouteDeps): void {
       },
     },
     async (request) =>
-      projectToWire(await projects.archiveProject(store, clock, callerOf(request).orgId, request.params.project_id)),
-  );
-
-  app.post(
-    `${PROJECT}/service_accounts`,
-    {
-      config: { auth: 'admin' },
-      schema: {
-        operationId: 'create-project-service-account',
-        tags: TAGS,
-        summary: 'Create a service account in the project, with a project API key shown only in this response.',
-        security: ADMIN_KEY,
-        params: S.ProjectParams,
-        body: S.ProjectServiceAccountCreateRequest,
-        response: { 200: S.ProjectServiceAccountCreateResponse, ...ERROR_RESPONSES },
-      },
-    },
-    async (request) => {
-      const { account, key } = await projects.createServiceAccount(
-        store,
-        clock,
-        callerOf(request).orgId,
-        request.params.project_id,
-        request.body.name,
-        request.body.create_service_account_only !== true,
-      );
-      return {
-        object: 'organization.project.service_account' as const,
-        id: account.id,
-        name: account.name,
-        role: key ? ('member' as const) : ('none' as const),
-        created_at: account.createdAt,
-        api_key: key && {
-          object: 'organization.project.service_account.api_key' as const,
-          value: key.secret,
-          name: 'Secret Key',
-          created_at: key.createdAt,
-          id: key.id,
-        },
-      };
-    },
+      projectToWire(await projects.archiveProject(store, clock, callerOf(request), request.params.project_id)),
   );
 }
