@@ -5,9 +5,14 @@ import { DEFAULT_ORG_ID } from './domain/bootstrap.ts';
 import { emulatorRoutes } from './emulator/routes.ts';
 import { EMULATOR_KEY_ID, type EmulatorWorld, loadWorld } from './emulator/world.ts';
 import { installAuth } from './http/auth.ts';
+import { installBodyParsing } from './http/body.ts';
+import { createClientErrorHandler, installServerGuards } from './http/client-errors.ts';
 import type { App } from './http/deps.ts';
 import { installErrorHandling, routingError } from './http/error-handler.ts';
 import { installOpenApi } from './http/openapi.ts';
+import { parseQueryString } from './http/query.ts';
+import { authFailureLimiter, installKeyRateLimit } from './http/rate-limit.ts';
+import { installRequestGuards } from './http/request-guards.ts';
 import { adminKeyRoutes } from './http/routes/admin-keys.ts';
 import { auditLogRoutes } from './http/routes/audit-logs.ts';
 import { checkpointRoutes } from './http/routes/checkpoints.ts';
@@ -24,8 +29,10 @@ import { AUDIT_SCHEMAS } from './http/schemas-audit.ts';
 import { KEY_SCHEMAS } from './http/schemas-keys.ts';
 import { MODEL_SCHEMAS } from './http/schemas-models.ts';
 import type { SeedDocumentWire } from './http/schemas-state.ts';
+import { type EdgeLimits, serverOptions } from './http/server-options.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { type Clock, newId, systemClock } from './ids.ts';
+import { redactSecrets } from './redact.ts';
 import type { Store } from './storage/store.ts';
 
 export type AppOptions = {
@@ -41,6 +48,11 @@ export type AppOptions = {
    * what a request names exists, and `/__ftshare/*` resets to (and dumps) the seeded state.
    */
   emulator?: { seed: SeedDocumentWire | null };
+  /**
+   * Timeouts, the connection cap, proxy trust and rate limits (the Config has them all). Omitted,
+   * the app has Node's and Fastify's defaults and no rate limits: what tests in-process want.
+   */
+  limits?: Partial<EdgeLimits>;
 };
 
 /**
@@ -54,19 +66,31 @@ export async function buildApp({
   version = '0.0.0',
   baseModels = [],
   emulator,
+  limits = {},
 }: AppOptions): Promise<App> {
   const app = Fastify({
+    ...serverOptions(limits),
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: LIMITS.bodyBytes,
-    // Checkpoint names reach validation (and its 400) at any length a URL can carry, instead of
-    // find-my-way's default 100-character cut-off answering a misleading 404.
-    routerOptions: { maxParamLength: 16 * 1024 },
+    routerOptions: {
+      // Checkpoint names reach validation (and its 400) at any length the URL limit allows, instead
+      // of find-my-way's default 100-character cut-off answering a misleading 404.
+      maxParamLength: LIMITS.urlBytes,
+      querystringParser: parseQueryString,
+    },
     // Malformed percent-encoding is refused before routing: still the OpenAI envelope, with a request id.
     frameworkErrors: routingError,
+    // What Node's HTTP parser refuses, and clients past the timeouts: the envelope, then close.
+    clientErrorHandler: createClientErrorHandler({
+      headersMs: limits.headersTimeoutMs,
+      requestMs: limits.requestTimeoutMs,
+    }),
     genReqId: newId.request,
     // One access line per request (below) instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  installServerGuards(app.server, app.log);
+  if (limits.maxConnections) app.server.maxConnections = limits.maxConnections;
 
   const schemas = [...SHARED_SCHEMAS, ...KEY_SCHEMAS, ...MODEL_SCHEMAS, ...AUDIT_SCHEMAS];
   app.setValidatorCompiler(createValidatorCompiler(schemas));
@@ -77,12 +101,14 @@ export async function buildApp({
     reply.header('x-request-id', request.id);
     done();
   });
+  installRequestGuards(app);
   if (logger && ['trace', 'debug', 'info'].includes(logger.level)) {
     app.addHook('onResponse', (request, reply, done) => {
       request.log.info(
         {
           method: request.method,
-          url: request.url,
+          // A client may have put a key in the URL; the log line shows it redacted.
+          url: redactSecrets(request.url),
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime * 10) / 10,
         },
@@ -98,8 +124,14 @@ export async function buildApp({
   }
   const access = new AccessService({ store, clock, baseModels, ...(world ? { anyBearer: world.bearer } : {}) });
   app.addHook('onClose', async () => access.close());
-  installErrorHandling(app, store);
+  installBodyParsing(app);
+  installErrorHandling(
+    app,
+    store,
+    authFailureLimiter({ limit: limits.authFailureLimit ?? 0, windowMs: limits.authFailureWindowMs ?? 1 }),
+  );
   installAuth(app, access);
+  installKeyRateLimit(app, { limit: limits.keyRateLimit ?? 0, windowMs: limits.keyRateWindowMs ?? 1 });
   await installOpenApi(app, version);
 
   const deps = { store, clock, access };

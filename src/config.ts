@@ -78,6 +78,69 @@ export const SETTINGS = [
     default: '10000',
     help: 'on SIGTERM, how long in-flight requests may take to finish',
   },
+  {
+    key: 'headersTimeoutMs',
+    flag: '--headers-timeout-ms <ms>',
+    env: 'FTSHARE_HEADERS_TIMEOUT_MS',
+    default: '10000',
+    help: 'time to send the request line and headers; past it, 408 and disconnected',
+  },
+  {
+    key: 'requestTimeoutMs',
+    flag: '--request-timeout-ms <ms>',
+    env: 'FTSHARE_REQUEST_TIMEOUT_MS',
+    default: '30000',
+    help: 'time to send the whole request, body included (at least the headers timeout)',
+  },
+  {
+    key: 'keepAliveTimeoutMs',
+    flag: '--keep-alive-timeout-ms <ms>',
+    env: 'FTSHARE_KEEP_ALIVE_TIMEOUT_MS',
+    default: '72000',
+    help: 'how long an idle keep-alive connection stays open (longer than load balancers keep theirs)',
+  },
+  {
+    key: 'maxConnections',
+    flag: '--max-connections <n>',
+    env: 'FTSHARE_MAX_CONNECTIONS',
+    default: '4096',
+    help: 'open connections per replica; further ones are closed at once (0 = no cap)',
+  },
+  {
+    key: 'trustProxy',
+    flag: '--trust-proxy <proxies>',
+    env: 'FTSHARE_TRUST_PROXY',
+    default: 'false',
+    help: 'whose X-Forwarded-For names the client: false, true, a hop count, or proxy addresses/CIDRs (comma-separated)',
+  },
+  {
+    key: 'authFailureLimit',
+    flag: '--auth-failure-limit <n>',
+    env: 'FTSHARE_AUTH_FAILURE_LIMIT',
+    default: '100',
+    help: 'failed authentications per address and window before a failing key gets 429 (0 = off)',
+  },
+  {
+    key: 'authFailureWindowMs',
+    flag: '--auth-failure-window-ms <ms>',
+    env: 'FTSHARE_AUTH_FAILURE_WINDOW_MS',
+    default: '10000',
+    help: 'the window of --auth-failure-limit',
+  },
+  {
+    key: 'keyRateLimit',
+    flag: '--key-rate-limit <n>',
+    env: 'FTSHARE_KEY_RATE_LIMIT',
+    default: '0',
+    help: 'requests per API key and window before the key gets 429 (0 = off)',
+  },
+  {
+    key: 'keyRateWindowMs',
+    flag: '--key-rate-window-ms <ms>',
+    env: 'FTSHARE_KEY_RATE_WINDOW_MS',
+    default: '1000',
+    help: 'the window of --key-rate-limit',
+  },
 ] as const;
 
 const Enum = <T extends string[]>(values: [...T]) =>
@@ -95,6 +158,15 @@ const ConfigSchema = Type.Object({
   pgConnectTimeoutMs: Type.Integer({ minimum: 1 }),
   pgTls: Enum(['disable', 'require', 'verify-full']),
   shutdownTimeoutMs: Type.Integer({ minimum: 0 }),
+  headersTimeoutMs: Type.Integer({ minimum: 1 }),
+  requestTimeoutMs: Type.Integer({ minimum: 1 }),
+  keepAliveTimeoutMs: Type.Integer({ minimum: 1 }),
+  maxConnections: Type.Integer({ minimum: 0 }),
+  trustProxy: Type.String({ minLength: 1 }),
+  authFailureLimit: Type.Integer({ minimum: 0 }),
+  authFailureWindowMs: Type.Integer({ minimum: 1 }),
+  keyRateLimit: Type.Integer({ minimum: 0 }),
+  keyRateWindowMs: Type.Integer({ minimum: 1 }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -120,6 +192,12 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       return setting ? `${setting.flag.split(' ')[0]} / ${setting.env}: ${e.message}` : `${e.path}: ${e.message}`;
     });
     throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  // Node refuses a headers timeout longer than the whole request's.
+  if (converted.headersTimeoutMs > converted.requestTimeoutMs) {
+    throw new Error(
+      'invalid configuration:\n  --request-timeout-ms / FTSHARE_REQUEST_TIMEOUT_MS: must be at least --headers-timeout-ms',
+    );
   }
   return Object.freeze(converted);
 }

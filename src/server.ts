@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { bootstrapAdminKey } from './domain/bootstrap.ts';
 import { readSeedFile } from './emulator/world.ts';
 import { systemClock } from './ids.ts';
+import { LOG_REDACTION } from './redact.ts';
 import { isPostgresUrl, openStore, storeOptions } from './storage/open.ts';
 import type { Store } from './storage/store.ts';
 
@@ -15,11 +16,8 @@ type Logger = ReturnType<typeof pino>;
 
 /** The logger of a server process: JSON lines, and keys never in them. */
 function processLogger(config: Config): Logger {
-  return pino({
-    level: config.logLevel,
-    // Keys must never reach a log line, whatever a future log statement includes.
-    redact: { paths: ['req.headers.authorization', '*.authorization', '*.adminKey'], censor: '[redacted]' },
-  });
+  // Keys must never reach a log line, whatever a future log statement includes.
+  return pino({ level: config.logLevel, ...LOG_REDACTION });
 }
 
 async function openProcessStore(config: Config, logger: Logger): Promise<Store> {
@@ -45,7 +43,7 @@ async function run(
   what: string,
   options: Omit<AppOptions, 'store' | 'logger'>,
 ): Promise<void> {
-  const app = await buildApp({ store, logger, version, baseModels: config.baseModels, ...options });
+  const app = await buildApp({ store, logger, version, baseModels: config.baseModels, limits: config, ...options });
   const address = await app.listen({ host: config.host, port: config.port });
   const where = isPostgresUrl(config.db) ? 'postgres' : `sqlite ${config.db}`;
   process.stdout.write(`ftshare ${version} ${what} listening on ${address}/v1 (store: ${where})\n`);

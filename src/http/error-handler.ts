@@ -1,9 +1,16 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, badRequest, serverError, storeUnavailable, unknownUrl } from '../errors.ts';
+import { ApiError, badRequest, malformedRequest, serverError, storeUnavailable, unknownUrl } from '../errors.ts';
 import type { Store } from '../storage/store.ts';
+import { unsupportedMediaType } from './body.ts';
+import type { AuthFailureLimiter } from './rate-limit.ts';
+import { urlTooLong } from './request-guards.ts';
 import { validationError } from './validation.ts';
 
-/** Fastify's own client errors, in OpenAI's words. Anything else at 4xx keeps Fastify's message. */
+/**
+ * Fastify's own refusals, in ftshare's words and codes. Anything else Fastify answers at 4xx is a
+ * request it could not read (a body cut short, a connection aborted mid-body): 400
+ * `malformed_request`, never Fastify's own message.
+ */
 function frameworkError(error: FastifyError): ApiError | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -12,8 +19,6 @@ function frameworkError(error: FastifyError): ApiError | undefined {
         null,
         'invalid_json',
       );
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return badRequest('The request body must be a JSON object; it was empty.', null, 'invalid_json');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ApiError(
         413,
@@ -23,21 +28,19 @@ function frameworkError(error: FastifyError): ApiError | undefined {
         'payload_too_large',
       );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return badRequest(
-        'The request body must be sent as Content-Type: application/json.',
-        null,
-        'unsupported_media_type',
-      );
+      return unsupportedMediaType();
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return malformedRequest('The request body is not as long as its Content-Length says.');
   }
   const status = error.statusCode ?? 500;
-  if (status >= 400 && status < 500) return badRequest(error.message, null);
+  if (status >= 400 && status < 500) return malformedRequest('The request could not be read.');
   return undefined;
 }
 
 /**
  * Fastify's `frameworkErrors` option: failures found before routing (a malformed percent-encoding,
- * an over-long path parameter) bypass the error handler and would answer Fastify's own JSON with no
- * request id. They answer the OpenAI envelope too (CONTRACT §3).
+ * a path parameter past the URL limit) bypass the error handler and would answer Fastify's own
+ * JSON with no request id. They answer the OpenAI envelope too (CONTRACT §3).
  */
 export function routingError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const path = request.url.split('?')[0] ?? request.url;
@@ -45,21 +48,25 @@ export function routingError(error: FastifyError, request: FastifyRequest, reply
   const apiError =
     status >= 500
       ? serverError()
-      : new ApiError(
-          status,
-          'invalid_request_error',
-          error.code === 'FST_ERR_BAD_URL'
-            ? `Invalid URL (${request.method} ${path}): it is not validly percent-encoded.`
-            : `Invalid URL (${request.method} ${path}): a path segment is too long.`,
-          null,
-          'invalid_value',
-        );
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? urlTooLong()
+        : new ApiError(
+            status,
+            'invalid_request_error',
+            `Invalid URL (${request.method} ${path}): it is not validly percent-encoded.`,
+            null,
+            'invalid_value',
+          );
   if (status >= 500) request.log.error({ err: error }, 'routing error');
   reply.code(apiError.status).header('x-request-id', request.id).send(apiError.toEnvelope());
 }
 
-/** One handler for every failure, so every non-2xx is the OpenAI envelope (CONTRACT §3). */
-export function installErrorHandling(app: FastifyInstance, store: Store): void {
+/**
+ * One handler for every failure, so every non-2xx is the OpenAI envelope (CONTRACT §3). A failed
+ * authentication (401) is counted against its address when `authFailures` is set, and answered
+ * 429 instead once the address is over its budget.
+ */
+export function installErrorHandling(app: FastifyInstance, store: Store, authFailures?: AuthFailureLimiter): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let apiError: ApiError;
     if (error instanceof ApiError) apiError = error;
@@ -76,7 +83,13 @@ export function installErrorHandling(app: FastifyInstance, store: Store): void {
         apiError = serverError();
       }
     }
-    return reply.code(apiError.status).headers(apiError.headers).send(apiError.toEnvelope());
+    if (authFailures && apiError.status === 401) {
+      const unauthenticated = apiError;
+      return authFailures.recordFailure(request).then((limited) => {
+        send(reply, limited ?? unauthenticated);
+      });
+    }
+    return send(reply, apiError);
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -84,3 +97,6 @@ export function installErrorHandling(app: FastifyInstance, store: Store): void {
     return reply.code(404).send(unknownUrl(request.method, path).toEnvelope());
   });
 }
+
+const send = (reply: FastifyReply, error: ApiError) =>
+  reply.code(error.status).headers(error.headers).send(error.toEnvelope());

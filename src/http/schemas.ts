@@ -13,6 +13,8 @@ export const LIMITS = {
   id: 128,
   name: 256,
   pageSize: 100,
+  /** The whole request target, path and query; longer is 414. Twice what common proxies pass on. */
+  urlBytes: 8 * 1024,
 } as const;
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);

@@ -48,7 +48,11 @@ for (const backend of await backends()) {
       for (const payload of ['{"project_ids": [', '{project_ids: []}', `{"project_ids": ["${'x'}"]}}`]) {
         assertError(await s.post({ headers: json, payload }), 400, { param: null, code: 'invalid_json' });
       }
-      assertError(await s.post({ headers: json, payload: '' }), 400, { param: null });
+      // An empty body is no body: the required field is missing (README, compatibility notes).
+      assertError(await s.post({ headers: json, payload: '' }), 400, {
+        param: 'project_ids',
+        code: 'missing_required_parameter',
+      });
       await s.unchanged();
     });
 

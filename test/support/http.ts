@@ -74,7 +74,12 @@ export function assertError(response: Response, status: number, expected: Expect
   assert.deepEqual(Object.keys(error).sort(), ['code', 'message', 'param', 'type'], where);
   assert.equal(typeof error.message, 'string', where);
   assert.ok(error.message.length > 0, where);
-  assert.equal(error.type, status >= 500 ? 'server_error' : 'invalid_request_error', where);
+  // OpenAI's 429 carries the kind of limit as its type; every other client error is invalid_request_error.
+  assert.equal(
+    error.type,
+    status >= 500 ? 'server_error' : status === 429 ? 'requests' : 'invalid_request_error',
+    where,
+  );
   assert.ok(error.param === null || typeof error.param === 'string', where);
   assert.ok(error.code === null || typeof error.code === 'string', where);
   if ('param' in expected) assert.equal(error.param, expected.param, where);
