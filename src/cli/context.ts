@@ -53,6 +53,7 @@ export function run<Args extends unknown[], Options extends object = object>(
   handler: (ctx: Context, args: Args, options: Options & ClientFlags) => Promise<unknown>,
 ) {
   return async (...params: unknown[]): Promise<void> => {
+    quietOnClosedPipe();
     const command = params.at(-1) as Command;
     const options = command.opts<Options & ClientFlags>();
     const out = new Printer(process.stdout, process.env);
@@ -73,6 +74,20 @@ export function run<Args extends unknown[], Options extends object = object>(
       process.exitCode = failure.exitCode;
     }
   };
+}
+
+/**
+ * `ftshare audit --format csv | head` closes stdout early: that is the reader's choice, not a
+ * failure, so it ends the command quietly instead of with a stack trace.
+ */
+let quiet = false;
+function quietOnClosedPipe(): void {
+  if (quiet) return;
+  quiet = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
 }
 
 /** A list: every item as JSON, or a table (and a note on stderr when there is nothing to show). */

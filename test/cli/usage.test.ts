@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import pkg from '../../package.json' with { type: 'json' };
 import { closedPort, ESCAPE, runCli } from '../support/cli.ts';
+import { newAdminKey } from '../support/remote.ts';
 import { startServer } from '../support/server.ts';
 
 /**
@@ -59,12 +63,48 @@ describe('ftshare usage', () => {
     assert.equal(env.code, 2);
     assert.match(env.stderr, /'loud' from env 'LOG_LEVEL' is invalid\. Allowed choices are fatal, error/);
 
+    const port = await runCli(['serve', '--port', 'eighty']);
+    assert.equal(port.code, 2);
+    assert.match(port.stderr, /invalid configuration:\n {2}--port \/ PORT: /);
+
     const format = await runCli(['audit', '--format', 'xml']);
     assert.equal(format.code, 2);
     assert.match(format.stderr, /Allowed choices are table, json, csv, jsonl\./);
     const limit = await runCli(['audit', '--limit', '0']);
     assert.equal(limit.code, 2);
     assert.match(limit.stderr, /--limit.*expected a whole number/);
+  });
+
+  test('`ftshare` with no arguments serves, as it always has', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        FTSHARE_DB: ':memory:',
+        FTSHARE_ADMIN_KEY: newAdminKey(),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = once(child, 'exit');
+    let output = '';
+    const listening = new Promise<void>((resolve, reject) => {
+      const check = (chunk: Buffer) => {
+        output += chunk;
+        if (/listening on http:\/\/127\.0\.0\.1:\d+\/v1/.test(output)) resolve();
+      };
+      child.stdout.on('data', check);
+      child.stderr.on('data', check);
+      child.once('exit', (code) => reject(new Error(`exited ${code} before listening:\n${output}`)));
+    });
+    try {
+      await listening;
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 
   test('no admin key, or a base URL that is not one: exit 2 before any request', async () => {
