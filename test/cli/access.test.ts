@@ -45,9 +45,14 @@ describe('ftshare checkpoints and access', () => {
       [scratch],
     );
     assert.deepEqual(await s.json(['checkpoints', 'show', CHECKPOINT]), registered);
+    const shown = await s.cli(['checkpoints', 'show', scratch]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`^checkpoint {2}${scratch}\nowner {7}${reader}\ncreated {5}\\d{4}-`));
 
     const deleted = await s.cli(['checkpoints', 'delete', scratch]);
     assert.deepEqual([deleted.code, deleted.stdout], [0, `deleted ${scratch}\n`]);
+    const unregistered = await s.cli(['checkpoints', 'delete', CHECKPOINT.replace('weather', 'gone')]);
+    assert.equal(unregistered.code, 4, 'an unregistered checkpoint');
     const missing = await s.cli(['checkpoints', 'show', scratch]);
     assert.equal(missing.code, 4);
     assert.equal(
@@ -98,6 +103,12 @@ describe('ftshare checkpoints and access', () => {
     );
     const newest = await s.json(['permissions', checkpoint, '--order', 'descending', '--project', grantees[0] ?? '']);
     assert.deepEqual(newest, [listed[0]]);
+    const table = await s.cli(['permissions', checkpoint, '--order', 'descending']);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trimEnd().split('\n');
+    assert.match(lines[0] ?? '', /^ID +PROJECT +CREATED$/);
+    assert.equal(lines.length, 106);
+    assert.ok(lines[1]?.startsWith(`${listed[104].id}  ${listed[104].project_id}  `), 'newest first');
 
     const first = listed[0];
     const second = listed[1];

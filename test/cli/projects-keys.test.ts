@@ -104,6 +104,11 @@ describe('ftshare projects and keys', () => {
     assert.ok(!keys.stdout.includes(secret), 'a list never shows a secret');
     assert.equal(typeof listed.find((k: { id: string }) => k.id === id).expires_at, 'number');
 
+    const table = await s.cli(['admin-keys', 'list']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^ID +NAME +KEY +CREATED +EXPIRES +LAST_USED\n/);
+    assert.match(table.stdout, new RegExp(`^${id} +ci +sk-adm\\*+\\w+ +\\S+ +\\d{4}-`, 'm'));
+
     const deleted = await s.cli(['admin-keys', 'delete', id]);
     assert.deepEqual([deleted.code, deleted.stdout], [0, `deleted ${id}\n`]);
     const again = await s.cli(['admin-keys', 'delete', id]);
@@ -112,6 +117,12 @@ describe('ftshare projects and keys', () => {
 
   test('service accounts and their keys; project keys listed and deleted', async () => {
     const project = (await s.json(['projects', 'create', 'Keys']))?.id;
+    const shown = await s.cli(['service-accounts', 'create', project, 'reader']);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^name {2,}reader$/m);
+    assert.match(shown.stdout, /^key {2,}sk-proj-\S+$/m);
+    assert.match(shown.stderr, /shown this once/);
+    const readerId = /^id {2,}(\S+)$/m.exec(shown.stdout)?.[1];
     const account = await s.json(['service-accounts', 'create', project, 'deployer']);
     assert.equal(account.object, 'organization.project.service_account');
     assert.match(account.api_key.value, /^sk-proj-/);
@@ -127,12 +138,19 @@ describe('ftshare projects and keys', () => {
     assert.equal(accounts.code, 0, accounts.stderr);
     assert.deepEqual(rowsOf(accounts.stdout)[0], ['ID', 'NAME', 'ROLE', 'CREATED']);
     assert.match(accounts.stdout, new RegExp(`^${account.id} +deployer +member `, 'm'));
+    assert.deepEqual(
+      (await s.json(['service-accounts', 'list', project])).map((a: { name: string }) => a.name),
+      ['reader', 'deployer'],
+    );
 
-    const keys = await s.json(['project-keys', 'list', project]);
+    const keys = (await s.json(['project-keys', 'list', project])).slice(1);
     assert.deepEqual(
       keys.map((k: { id: string }) => k.id),
       [account.api_key.id, second.id],
     );
+    const keyTable = await s.cli(['project-keys', 'list', project]);
+    assert.match(keyTable.stdout, /^ID +NAME +KEY +SERVICE_ACCOUNT +CREATED +EXPIRES +LAST_USED\n/);
+    assert.match(keyTable.stdout, new RegExp(`^${second.id} +second +sk-pro\\*+\\w+ +${account.id} `, 'm'));
     assert.ok(keys.every((k: { redacted_value: string }) => k.redacted_value.includes('*')));
 
     const deletedKey = await s.json(['project-keys', 'delete', project, second.id]);
@@ -142,6 +160,11 @@ describe('ftshare projects and keys', () => {
 
     const deletedAccount = await s.cli(['service-accounts', 'delete', project, account.id]);
     assert.deepEqual([deletedAccount.code, deletedAccount.stdout], [0, `deleted ${account.id}\n`]);
+    assert.deepEqual(await s.json(['service-accounts', 'delete', project, readerId ?? '']), {
+      object: 'organization.project.service_account.deleted',
+      id: readerId,
+      deleted: true,
+    });
     const none = await s.cli(['service-accounts', 'list', project]);
     assert.deepEqual([none.code, none.stdout, none.stderr], [0, '', 'no service accounts\n']);
   });
