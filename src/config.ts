@@ -2,8 +2,8 @@ import { type Static, type TUnsafe, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
 /**
- * Every setting of the server, in one table: its flag, its environment variable, its default and
- * what it does. The CLI builds `ftshare serve --help` from it, reads flags and environment through
+ * Every setting of the server, in one table: its flag, its environment variable, its default,
+ * what it does and, for a closed set, its accepted values (a bad value is refused naming them). The CLI builds `ftshare serve --help` from it, reads flags and environment through
  * it, and `parseConfig` validates the result once into a frozen Config. Nothing else reads env.
  */
 export const SETTINGS = [
@@ -41,7 +41,8 @@ export const SETTINGS = [
     flag: '--log-level <level>',
     env: 'LOG_LEVEL',
     default: 'info',
-    help: 'fatal, error, warn, info, debug or silent',
+    help: 'how much to log',
+    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
   },
   {
     key: 'pgPoolSize',
@@ -69,7 +70,8 @@ export const SETTINGS = [
     flag: '--pg-tls <mode>',
     env: 'FTSHARE_PG_TLS',
     default: 'disable',
-    help: 'PostgreSQL TLS: disable, require (encrypted) or verify-full (encrypted, certificate checked)',
+    help: 'PostgreSQL TLS: require = encrypted, verify-full = encrypted and the certificate checked',
+    choices: ['disable', 'require', 'verify-full'],
   },
   {
     key: 'shutdownTimeoutMs',

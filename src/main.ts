@@ -1,9 +1,12 @@
 import { buildProgram } from './cli/program.ts';
-import { emulate, serve } from './server.ts';
 
 /** The `ftshare` command. Only this file and the CLI read process state (argv, env). */
 try {
-  await buildProgram({ serve, emulate }).parseAsync(process.argv);
+  // The server's modules load for `serve` and `emulate` only: the client commands start without them.
+  await buildProgram({
+    serve: async (config) => (await import('./server.ts')).serve(config),
+    emulate: async (config) => (await import('./server.ts')).emulate(config),
+  }).parseAsync(process.argv);
 } catch (error) {
   process.stderr.write(`ftshare: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
