@@ -50,15 +50,27 @@ export async function revokeKey(tx: WriteTx, key: Pick<ApiKey, 'id' | 'projectId
 
 export async function addApiKey(ctx: SqlContext, key: ApiKey, meta: WriteMeta, replacing?: string): Promise<boolean> {
   return ctx.write(key.orgId, meta, async (tx) => {
-    const taken = await tx.trx.selectFrom('api_keys').select('id').where('hash', '=', key.hash).executeTakeFirst();
-    if (taken) return false;
+    // ON CONFLICT, not a look first: replicas starting together with the same FTSHARE_ADMIN_KEY
+    // insert it once, the others wait for that commit and insert nothing.
+    const inserted = await tx.trx
+      .insertInto('api_keys')
+      .values(apiKeyToRow(key))
+      .onConflict((oc) => oc.column('hash').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+    tx.event({
+      type: 'api_key.created',
+      projectId: key.projectId,
+      resourceId: key.id,
+      payload: { id: key.id, data: { scopes: [] } },
+    });
     if (replacing !== undefined) {
       const replaced = await activeAdminKeys(tx.trx, key.orgId, meta.now, ctx.traits.rowLocks)
         .where('name', '=', replacing)
+        .where('id', '!=', key.id)
         .execute();
       for (const old of replaced) await revokeKey(tx, { id: old.id, projectId: null }, meta.now);
     }
-    await insertKey(tx, key, []);
     return true;
   });
 }
