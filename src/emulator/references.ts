@@ -106,7 +106,7 @@ function creator(store: Store, clock: Clock, caller: Caller) {
 /** Creates what `request` names, before its handler runs. */
 async function createReferenced(store: Store, clock: Clock, access: AccessService, request: FastifyRequest) {
   const caller = request.caller;
-  if (!caller || caller.kind !== 'admin') return;
+  if (caller?.kind !== 'admin') return;
   const create = creator(store, clock, caller);
   const params = (request.params ?? {}) as Params;
   const body = (request.body ?? {}) as { project_ids?: unknown; project_id?: unknown };

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Value } from '@sinclair/typebox/value';
+import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { adminKeyRecord, DEFAULT_ORG_ID } from '../domain/bootstrap.ts';
 import { mintKey } from '../domain/keys.ts';
@@ -31,22 +31,26 @@ export async function readSeedFile(path: string): Promise<SeedDocumentWire> {
   } catch (error) {
     throw new Error(`seed file ${path} is neither JSON nor YAML: ${(error as Error).message}`);
   }
-  if (!Value.Check(SeedDocument, parsed)) {
-    const first = [...Value.Errors(SeedDocument, parsed)][0];
-    throw new Error(`seed file ${path}: ${first?.path || '/'} ${first?.message ?? 'is not a seed document'}`);
+  // Ajv, as for request bodies: TypeBox's own Value.Check cannot check the schemas' plain enums.
+  const check = new Ajv({ allErrors: false }).compile<SeedDocumentWire>(SeedDocument);
+  if (!check(parsed)) {
+    const first = check.errors?.[0];
+    throw new Error(`seed file ${path}: ${first?.instancePath || '/'} ${first?.message ?? 'is not a seed document'}`);
   }
   return parsed;
 }
 
 /**
- * Builds the emulator's starting state: the default organization and its emulator key, then each
- * seeded organization with its records (ids and timestamps as given). Idempotent, so a `--db`
- * file that already holds a seeded state is left as it is.
+ * Builds the emulator's starting state in an empty store: each seeded organization with its
+ * records (ids and timestamps as given), then the default organization if the seed has none.
+ * A store that already holds state (a `--db` file from an earlier run) is kept as it is — the
+ * seed is not loaded over it again (it would bring back what was deleted since) — and only gets
+ * what the emulator needs: the default organization and the key any unknown bearer acts as.
  */
 export async function loadWorld(store: Store, clock: Clock, seed: SeedDocumentWire | null): Promise<void> {
-  const orgs = seed?.organizations ?? [];
+  const empty = (await store.listOrganizations()).length === 0;
+  const orgs = empty ? (seed?.organizations ?? []) : [];
   for (const { organization } of orgs) {
-    if (await store.getOrganization(organization.id)) continue;
     await store.createOrganization(
       { id: organization.id, name: organization.name, createdAt: organization.created_at },
       null,
