@@ -20,8 +20,34 @@ export type EmulatorWorld = {
 const system = (clock: Clock): WriteMeta => ({ actor: null, now: clock.nowSeconds() });
 
 /**
+ * What a hand-written seed may leave out: these fields default to null (a service account's role
+ * to `member`). A state dump has them all, so it loads unchanged.
+ */
+const SEED_DEFAULTS: Record<string, Record<string, unknown>> = {
+  projects: { external_key_id: null, archived_at: null },
+  service_accounts: { role: 'member', deleted_at: null },
+  api_keys: { project_id: null, service_account_id: null, expires_at: null, last_used_at: null, revoked_at: null },
+};
+
+function withSeedDefaults(document: unknown): unknown {
+  const organizations = (document as { organizations?: unknown } | null)?.organizations;
+  if (!Array.isArray(organizations)) return document;
+  for (const org of organizations) {
+    for (const [kind, defaults] of Object.entries(SEED_DEFAULTS)) {
+      const records = (org as Record<string, unknown> | null)?.[kind];
+      if (!Array.isArray(records)) continue;
+      for (const record of records) {
+        if (record === null || typeof record !== 'object') continue;
+        for (const [field, value] of Object.entries(defaults)) if (!(field in record)) record[field] = value;
+      }
+    }
+  }
+  return document;
+}
+
+/**
  * Reads a seed file: JSON or YAML (by content, not name), in the state-document format with
- * several organizations. Throws a message naming the first problem.
+ * several organizations (`SEED_DEFAULTS` may be left out). Throws a message naming the first problem.
  */
 export async function readSeedFile(path: string): Promise<SeedDocumentWire> {
   const text = await readFile(path, 'utf8');
@@ -33,6 +59,7 @@ export async function readSeedFile(path: string): Promise<SeedDocumentWire> {
   }
   // Ajv, as for request bodies: TypeBox's own Value.Check cannot check the schemas' plain enums.
   const check = new Ajv({ allErrors: false }).compile<SeedDocumentWire>(SeedDocument);
+  parsed = withSeedDefaults(parsed);
   if (!check(parsed)) {
     const first = check.errors?.[0];
     throw new Error(`seed file ${path}: ${first?.instancePath || '/'} ${first?.message ?? 'is not a seed document'}`);
