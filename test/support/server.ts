@@ -16,29 +16,16 @@ export type RunningServer = {
   kill(): Promise<void>;
 };
 
-/** Starts `ftshare serve` (or `emulate`) as a child process on a free loopback port and waits until it listens. */
+/** Starts `ftshare serve` as a child process on a free loopback port and waits until it listens. */
 export async function startServer(options: {
   db: string;
-  /** The ftshare command; `serve` unless told. */
-  command?: 'serve' | 'emulate';
   adminKey?: string;
   env?: Record<string, string>;
   args?: string[];
   /** How long to wait for "listening" (default 30 s); more when many servers start at once. */
   startTimeoutMs?: number;
 }): Promise<RunningServer> {
-  const args = [
-    '--import',
-    'tsx',
-    'src/main.ts',
-    options.command ?? 'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--log-level',
-    'warn',
-  ];
+  const args = ['--import', 'tsx', 'src/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'];
   const child = spawn(process.execPath, [...args, ...(options.args ?? [])], {
     cwd: ROOT,
     env: {
