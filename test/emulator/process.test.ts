@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type OpenAI from 'openai';
+import { buildApp } from '../../src/app.ts';
+import { readSeedFile } from '../../src/emulator/world.ts';
 import { backends, openTestStore } from '../support/backends.ts';
 import { type RunningEmulator, startEmulator } from '../support/emulator.ts';
 import { startServer } from '../support/server.ts';
@@ -161,7 +164,7 @@ describe('ftshare emulate, as a process', () => {
   });
 });
 
-describe('the emulator’s routes exist only in emulator mode (in process)', () => {
+describe('in process: the README’s seed example, and no emulator routes in serve mode', () => {
   let ctx: Awaited<ReturnType<typeof openTestStore>>;
   let app: FastifyInstance;
   before(async () => {
@@ -173,6 +176,60 @@ describe('the emulator’s routes exist only in emulator mode (in process)', () 
   after(async () => {
     await app.close();
     await ctx.dispose();
+  });
+
+  test('the README’s seed example loads: two organizations, a key by secret and one by hash', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const yaml = /## Emulator[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(yaml, 'the Emulator section has a YAML seed');
+    const dir = await mkdtemp(join(tmpdir(), 'ftshare-readme-seed-'));
+    const [sqlite] = BACKENDS;
+    assert.ok(sqlite);
+    const seeded = await openTestStore(sqlite);
+    try {
+      const file = join(dir, 'seed.yaml');
+      await writeFile(file, yaml);
+      const emulator = (await buildApp({
+        store: seeded.store,
+        emulator: { seed: await readSeedFile(file) },
+      })) as unknown as FastifyInstance;
+      try {
+        const ci = await call(emulator, {
+          method: 'GET',
+          url: '/v1/organization/projects',
+          headers: bearer('sk-admin-ci-00000000000000000000000000000'),
+        });
+        assert.deepEqual(
+          ci.body.data.map((p: { id: string }) => p.id),
+          ['proj_owner', 'proj_reader'],
+        );
+        const other = 'sk-admin-other-0000000000000000000000000';
+        assert.ok(yaml.includes(createHash('sha256').update(other).digest('hex')));
+        const keys = await call(emulator, {
+          method: 'GET',
+          url: '/v1/organization/admin_api_keys',
+          headers: bearer(other),
+        });
+        assert.deepEqual(
+          keys.body.data.map((k: { id: string }) => k.id),
+          ['key_other'],
+        );
+        const grants = await call(emulator, {
+          method: 'GET',
+          url: '/v1/fine_tuning/checkpoints/ft:gpt-4o-mini-2024-07-18:acme:weather:B7R9VjQd/permissions',
+          headers: bearer('My Admin API Key'),
+        });
+        assert.deepEqual(
+          grants.body.data.map((p: { project_id: string }) => p.project_id),
+          ['proj_reader'],
+        );
+      } finally {
+        await emulator.close();
+      }
+    } finally {
+      await seeded.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('serve mode: /__ftshare/reset and /__ftshare/state are unknown URLs', async () => {
