@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { AccessService } from './domain/access-service.ts';
 import { DEFAULT_ORG_ID } from './domain/bootstrap.ts';
+import { emulatorRewriteUrl } from './emulator/paths.ts';
 import { emulatorRoutes } from './emulator/routes.ts';
 import { EMULATOR_KEY_ID, type EmulatorWorld, loadWorld } from './emulator/world.ts';
 import { installAuth } from './http/auth.ts';
@@ -88,6 +89,8 @@ export async function buildApp({
     genReqId: newId.request,
     // One access line per request (below) instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    // Emulator only: the spec's paths at the root too, as OpenAPI mock servers serve them.
+    ...(emulator ? { rewriteUrl: emulatorRewriteUrl } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   installServerGuards(app.server, app.log);
   if (limits.maxConnections) app.server.maxConnections = limits.maxConnections;

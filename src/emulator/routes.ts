@@ -34,6 +34,8 @@ export function emulatorRoutes(
       },
     },
     async () => {
+      // Pending last-used times first: written after the reset, they would land on the re-seeded keys.
+      await access.flushLastUsed();
       await resetWorld(store, clock, world.seed);
       return { object: 'emulator.reset' as const, organizations: (await store.listOrganizations()).length };
     },

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Value } from '@sinclair/typebox/value';
+import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { adminKeyRecord, DEFAULT_ORG_ID } from '../domain/bootstrap.ts';
 import { mintKey } from '../domain/keys.ts';
@@ -20,8 +20,34 @@ export type EmulatorWorld = {
 const system = (clock: Clock): WriteMeta => ({ actor: null, now: clock.nowSeconds() });
 
 /**
+ * What a hand-written seed may leave out: these fields default to null (a service account's role
+ * to `member`). A state dump has them all, so it loads unchanged.
+ */
+const SEED_DEFAULTS: Record<string, Record<string, unknown>> = {
+  projects: { external_key_id: null, archived_at: null },
+  service_accounts: { role: 'member', deleted_at: null },
+  api_keys: { project_id: null, service_account_id: null, expires_at: null, last_used_at: null, revoked_at: null },
+};
+
+function withSeedDefaults(document: unknown): unknown {
+  const organizations = (document as { organizations?: unknown } | null)?.organizations;
+  if (!Array.isArray(organizations)) return document;
+  for (const org of organizations) {
+    for (const [kind, defaults] of Object.entries(SEED_DEFAULTS)) {
+      const records = (org as Record<string, unknown> | null)?.[kind];
+      if (!Array.isArray(records)) continue;
+      for (const record of records) {
+        if (record === null || typeof record !== 'object') continue;
+        for (const [field, value] of Object.entries(defaults)) if (!(field in record)) record[field] = value;
+      }
+    }
+  }
+  return document;
+}
+
+/**
  * Reads a seed file: JSON or YAML (by content, not name), in the state-document format with
- * several organizations. Throws a message naming the first problem.
+ * several organizations (`SEED_DEFAULTS` may be left out). Throws a message naming the first problem.
  */
 export async function readSeedFile(path: string): Promise<SeedDocumentWire> {
   const text = await readFile(path, 'utf8');
@@ -31,22 +57,27 @@ export async function readSeedFile(path: string): Promise<SeedDocumentWire> {
   } catch (error) {
     throw new Error(`seed file ${path} is neither JSON nor YAML: ${(error as Error).message}`);
   }
-  if (!Value.Check(SeedDocument, parsed)) {
-    const first = [...Value.Errors(SeedDocument, parsed)][0];
-    throw new Error(`seed file ${path}: ${first?.path || '/'} ${first?.message ?? 'is not a seed document'}`);
+  // Ajv, as for request bodies: TypeBox's own Value.Check cannot check the schemas' plain enums.
+  const check = new Ajv({ allErrors: false }).compile<SeedDocumentWire>(SeedDocument);
+  parsed = withSeedDefaults(parsed);
+  if (!check(parsed)) {
+    const first = check.errors?.[0];
+    throw new Error(`seed file ${path}: ${first?.instancePath || '/'} ${first?.message ?? 'is not a seed document'}`);
   }
   return parsed;
 }
 
 /**
- * Builds the emulator's starting state: the default organization and its emulator key, then each
- * seeded organization with its records (ids and timestamps as given). Idempotent, so a `--db`
- * file that already holds a seeded state is left as it is.
+ * Builds the emulator's starting state in an empty store: each seeded organization with its
+ * records (ids and timestamps as given), then the default organization if the seed has none.
+ * A store that already holds state (a `--db` file from an earlier run) is kept as it is — the
+ * seed is not loaded over it again (it would bring back what was deleted since) — and only gets
+ * what the emulator needs: the default organization and the key any unknown bearer acts as.
  */
 export async function loadWorld(store: Store, clock: Clock, seed: SeedDocumentWire | null): Promise<void> {
-  const orgs = seed?.organizations ?? [];
+  const empty = (await store.listOrganizations()).length === 0;
+  const orgs = empty ? (seed?.organizations ?? []) : [];
   for (const { organization } of orgs) {
-    if (await store.getOrganization(organization.id)) continue;
     await store.createOrganization(
       { id: organization.id, name: organization.name, createdAt: organization.created_at },
       null,

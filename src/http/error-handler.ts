@@ -93,7 +93,8 @@ export function installErrorHandling(app: FastifyInstance, store: Store, authFai
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? request.url;
+    // The URL as sent: the emulator's rewriteUrl may have prefixed it with /v1 (equal otherwise).
+    const path = request.originalUrl.split('?')[0] ?? request.originalUrl;
     return reply.code(404).send(unknownUrl(request.method, path).toEnvelope());
   });
 }

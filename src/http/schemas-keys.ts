@@ -53,7 +53,14 @@ export const AdminApiKeyCreateRequest = Type.Object(
 );
 
 export const ListAdminKeysQuery = Type.Object({
-  after: Type.Optional(IdString('The last key id of the previous page.')),
+  // openai 7.x types this `after` as `string | null`, and sends a null as `after=`: empty means absent.
+  after: Type.Optional(
+    Type.String({
+      maxLength: LIMITS.id,
+      pattern: '^\\S*$',
+      description: 'The last key id of the previous page; empty (the SDK’s `after: null`) means the first page.',
+    }),
+  ),
   order: StringEnum(['asc', 'desc'], { default: 'asc' }),
   limit: Type.Integer({ minimum: 1, maximum: LIMITS.pageSize, default: 20 }),
 });

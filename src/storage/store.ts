@@ -335,7 +335,8 @@ export interface Store {
   exportState(orgId: string, pageSize?: number): AsyncIterable<Partial<Omit<OrgState, 'organization'>>>;
   /**
    * Inserts every record not there yet (by id), into the organization `orgId` whatever the records
-   * say, in one transaction: all of it or, on a conflict, none of it.
+   * say, in one transaction: all of it or, on a conflict, none of it. With an actor, one
+   * `organization.imported` event records it; without (the emulator's seed), no event is written.
    */
   importState(orgId: string, state: Partial<Omit<OrgState, 'organization'>>, meta: WriteMeta): Promise<ImportOutcome>;
 

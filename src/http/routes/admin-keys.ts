@@ -58,7 +58,7 @@ export function adminKeyRoutes(app: App, { store, clock }: RouteDeps): void {
       const page = await adminKeys.listAdminKeys(store, caller.orgId, {
         order,
         limit,
-        ...(after === undefined ? {} : { after }),
+        ...(after === undefined || after === '' ? {} : { after }),
       });
       const createdAt = await orgCreatedAt(store, caller.orgId);
       return listToWire(page, (key) => adminKeyToWire(key, createdAt));
