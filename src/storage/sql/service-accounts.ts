@@ -229,9 +229,9 @@ export async function updateProjectKey(
     if (Object.keys(changes).length > 0) {
       tx.event({ type: 'api_key.updated', projectId, resourceId: id, payload: { id, changes_requested: changes } });
     }
-    const [key] = await withOwners(tx.trx, [
-      apiKeyFromRow({ ...row, expires_at: changes.expires_at ?? row.expires_at }),
-    ]);
+    // `in`, not `??`: a cleared expiry (null) is a change too.
+    const expiresAt = 'expires_at' in changes ? (changes.expires_at ?? null) : row.expires_at;
+    const [key] = await withOwners(tx.trx, [apiKeyFromRow({ ...row, expires_at: expiresAt })]);
     return key;
   });
 }
