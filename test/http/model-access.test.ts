@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { ACCESS_REASONS } from '../../src/domain/access.ts';
 import { backends } from '../support/backends.ts';
-import { archive, assertError, grant, send, useWorld } from '../support/http.ts';
-import { appWith, modelAccess, setModelPermissions } from '../support/models.ts';
+import { archive, assertError, grant, send } from '../support/http.ts';
+import { modelAccess, setModelPermissions, useApps } from '../support/models.ts';
 import { bearer, checkpointName, createProject, newOrg, projectKey, registerCheckpoint } from '../support/world.ts';
 
 const BASE = ['gpt-4o-mini', 'meta-llama/Llama-3.1-8B'];
@@ -26,12 +26,11 @@ const DOCUMENTED = [
 /** CONTRACT §6: the gateway's batch access check. */
 for (const backend of await backends()) {
   describe(`model_access (${backend.name})`, () => {
-    const world = useWorld(backend);
+    const world = useApps(backend, [{ baseModels: BASE }]);
     let app: FastifyInstance;
-    before(async () => {
-      app = await appWith(world.store, { baseModels: BASE });
+    before(() => {
+      app = world.apps[0] as FastifyInstance;
     });
-    after(async () => app?.close());
 
     test('the closed set of reasons is the documented one, in the documented order', () => {
       assert.deepEqual([...ACCESS_REASONS], DOCUMENTED);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { type AppOptions, buildApp } from '../../src/app.ts';
 import type { Store } from '../../src/storage/store.ts';
+import { type Backend, openTestStore } from './backends.ts';
 import { send } from './http.ts';
 import { bearer } from './world.ts';
 
@@ -13,6 +15,33 @@ import { bearer } from './world.ts';
 /** An in-process app over `store` with the given clock, base models, …; the caller closes it. */
 export async function appWith(store: Store, options: Omit<AppOptions, 'store'> = {}): Promise<FastifyInstance> {
   return (await buildApp({ store, ...options })) as unknown as FastifyInstance;
+}
+
+/**
+ * Like `useWorld`, with one app per entry of `configs` (base models, clock, …) over one store, all
+ * built before the describe block's tests and closed, apps first, after them.
+ */
+export function useApps(
+  backend: Backend,
+  configs: Omit<AppOptions, 'store'>[],
+): { readonly store: Store; readonly apps: readonly FastifyInstance[] } {
+  let ctx: Awaited<ReturnType<typeof openTestStore>> | undefined;
+  const apps: FastifyInstance[] = [];
+  before(async () => {
+    ctx = await openTestStore(backend);
+    for (const config of configs) apps.push(await appWith(ctx.store, config));
+  });
+  after(async () => {
+    for (const app of apps) await app.close();
+    await ctx?.dispose();
+  });
+  return {
+    get store() {
+      if (!ctx) throw new Error('store used outside a test');
+      return ctx.store;
+    },
+    apps,
+  };
 }
 
 /** Runs `work` against an app built with `options`, and closes the app however `work` ends. */
