@@ -31,6 +31,8 @@ export type AppOptions = {
   version?: string;
   /** FTSHARE_BASE_MODELS: models every project may use, before its model permissions. */
   baseModels?: readonly string[];
+  /** How often key use (`last_used_at`) is written back; tests shorten it (default 30 s). */
+  lastUsedFlushMs?: number;
 };
 
 /**
@@ -43,6 +45,7 @@ export async function buildApp({
   logger,
   version = '0.0.0',
   baseModels = [],
+  lastUsedFlushMs,
 }: AppOptions): Promise<App> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
@@ -80,7 +83,12 @@ export async function buildApp({
       done();
     });
   }
-  const access = new AccessService({ store, clock, baseModels });
+  const access = new AccessService({
+    store,
+    clock,
+    baseModels,
+    ...(lastUsedFlushMs === undefined ? {} : { lastUsedFlushMs }),
+  });
   app.addHook('onClose', async () => access.close());
   installErrorHandling(app, store);
   installAuth(app, access);
