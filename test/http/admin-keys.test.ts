@@ -257,8 +257,11 @@ for (const backend of await backends()) {
       const org = await newOrg(store);
       const second = await addAdminKey(app, org.adminKey);
       const third = await addAdminKey(app, org.adminKey);
-      assert.equal(await works(app, second.secret), true);
-      assert.equal(await works(app, third.secret), true);
+      // Each used twice: a key's first use is re-checked on its second; from then on it is trusted from memory.
+      for (let i = 0; i < 2; i++) {
+        assert.equal(await works(app, second.secret), true);
+        assert.equal(await works(app, third.secret), true);
+      }
 
       const byOther = await send(app, { method: 'DELETE', url: `${KEYS}/${second.id}`, headers: bearer(third.secret) });
       assert.equal(byOther.status, 200);

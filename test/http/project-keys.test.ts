@@ -160,6 +160,8 @@ for (const backend of await backends()) {
       const project = await createProject(app, org.adminKey);
       const account = await serviceAccount(app, org.adminKey, project);
       const other = await serviceAccount(app, org.adminKey, project);
+      // Twice: from its second use on, a key is trusted from memory until something changes.
+      assert.equal(await works(app, account.secret), true);
       assert.equal(await works(app, account.secret), true);
       const headers = bearer(org.adminKey);
 
@@ -280,6 +282,7 @@ for (const backend of await backends()) {
       const org = await newOrg(store);
       const project = await createProject(app, org.adminKey);
       const account = await serviceAccount(app, org.adminKey, project);
+      assert.equal(await works(app, account.secret), true);
       assert.equal(await works(app, account.secret), true);
       await archive(app, org.adminKey, project);
       assert.equal(await works(app, account.secret), false);
