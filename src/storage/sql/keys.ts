@@ -29,6 +29,10 @@ export async function getOrganization(ctx: SqlContext, id: string): Promise<Orga
 /** Inserts `key` with its `api_key.created` event. */
 export async function insertKey(tx: WriteTx, key: ApiKey, scopes: readonly string[]): Promise<void> {
   await tx.trx.insertInto('api_keys').values(apiKeyToRow(key)).execute();
+  keyCreated(tx, key, scopes);
+}
+
+function keyCreated(tx: WriteTx, key: ApiKey, scopes: readonly string[]): void {
   tx.event({
     type: 'api_key.created',
     projectId: key.projectId,
@@ -45,15 +49,23 @@ export async function revokeKey(tx: WriteTx, key: Pick<ApiKey, 'id' | 'projectId
 
 export async function addApiKey(ctx: SqlContext, key: ApiKey, meta: WriteMeta, replacing?: string): Promise<boolean> {
   return ctx.write(key.orgId, meta, async (tx) => {
-    const taken = await tx.trx.selectFrom('api_keys').select('id').where('hash', '=', key.hash).executeTakeFirst();
-    if (taken) return false;
+    // Insert first, ON CONFLICT DO NOTHING: replicas starting together with one FTSHARE_ADMIN_KEY all
+    // add it at once, and a look-then-insert let them all see it absent and all but one fail (and
+    // exit) on the unique hash. The loser's insert waits for the winner's commit, then does nothing.
+    const inserted = await tx.trx
+      .insertInto('api_keys')
+      .values(apiKeyToRow(key))
+      .onConflict((oc) => oc.column('hash').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return false;
     if (replacing !== undefined) {
       const replaced = await activeAdminKeys(tx.trx, key.orgId, meta.now, ctx.traits.rowLocks)
         .where('name', '=', replacing)
+        .where('id', '!=', key.id)
         .execute();
       for (const old of replaced) await revokeKey(tx, { id: old.id, projectId: null }, meta.now);
     }
-    await insertKey(tx, key, []);
+    keyCreated(tx, key, []);
     return true;
   });
 }
