@@ -135,6 +135,26 @@ for (const backend of await backends()) {
       assert.equal(await store.addApiKey({ ...adminKey(o), hash: keys[1]?.hash ?? '' }, meta()), false);
     });
 
+    test('adding one key at once from many places inserts it once, and fails none (replicas starting together)', async () => {
+      const o = await org();
+      const old = adminKey(o, { name: 'FTSHARE_ADMIN_KEY' });
+      await store.addApiKey(old, meta());
+      const key = adminKey(o, { name: 'FTSHARE_ADMIN_KEY' });
+      // Each replica mints its own id for the same configured secret (the same hash).
+      const outcomes = await Promise.all(
+        Array.from({ length: 10 }, () => store.addApiKey({ ...key, id: newId.apiKey() }, meta(), 'FTSHARE_ADMIN_KEY')),
+      );
+      assert.equal(outcomes.filter(Boolean).length, 1, `outcomes ${outcomes}`);
+      const page = await store.listAdminKeys(o, { limit: 100, order: 'asc' });
+      assert.ok(page !== 'unknown_cursor');
+      assert.deepEqual(
+        page.items.map((k) => k.hash),
+        [key.hash],
+        'the key it replaced is deleted, the new one is there once',
+      );
+      assert.equal((await store.findApiKeyByHash(old.hash))?.revokedAt, NOW);
+    });
+
     test('deleteAdminKey refuses the last active key; expired keys are not active', async () => {
       const o = await org();
       const [a, b] = [adminKey(o), adminKey(o, { expiresAt: NOW + 100 })];
