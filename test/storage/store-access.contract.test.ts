@@ -226,6 +226,29 @@ for (const backend of await backends()) {
       assert.deepEqual(keys.items, []);
     });
 
+    test('keys added while their account is deleted do not outlive it', async () => {
+      for (let round = 0; round < 10; round++) {
+        const o = await org();
+        const p = await project(o);
+        const { sa } = await account(o, p, false);
+        const keys = Array.from({ length: 5 }, () => projectKey(sa));
+        const outcomes = await Promise.all([
+          ...keys.slice(0, 2).map((k) => store.addServiceAccountKey(k, [], meta())),
+          store.deleteServiceAccount(o, p, sa.id, meta(NOW + 1)),
+          ...keys.slice(2).map((k) => store.addServiceAccountKey(k, [], meta())),
+        ]);
+        assert.equal(outcomes[2], 'deleted');
+        for (const [i, k] of keys.entries()) {
+          const found = await store.findApiKeyByHash(k.hash);
+          const outcome = outcomes[i < 2 ? i : i + 1];
+          // Either it was added before the delete (and died with the account), or refused after it.
+          if (outcome === 'created')
+            assert.equal(found?.revokedAt, NOW + 1, `round ${round}: key ${i} outlived its account`);
+          else assert.deepEqual([outcome, found], ['not_found', undefined]);
+        }
+      }
+    });
+
     test('an archived project: no account, update or key; its keys read as archived; delete still works', async () => {
       const o = await org();
       const p = await project(o);
