@@ -54,6 +54,8 @@ export type AppOptions = {
    * the app has Node's and Fastify's defaults and no rate limits: what tests in-process want.
    */
   limits?: Partial<EdgeLimits>;
+  /** How often key use (`last_used_at`) is written back; tests shorten it (default 30 s). */
+  lastUsedFlushMs?: number;
 };
 
 /**
@@ -68,6 +70,7 @@ export async function buildApp({
   baseModels = [],
   emulator,
   limits = {},
+  lastUsedFlushMs,
 }: AppOptions): Promise<App> {
   const app = Fastify({
     ...serverOptions(limits),
@@ -125,7 +128,13 @@ export async function buildApp({
     world = { bearer: { orgId: DEFAULT_ORG_ID, keyId: EMULATOR_KEY_ID }, seed: emulator.seed };
     await loadWorld(store, clock, emulator.seed);
   }
-  const access = new AccessService({ store, clock, baseModels, ...(world ? { anyBearer: world.bearer } : {}) });
+  const access = new AccessService({
+    store,
+    clock,
+    baseModels,
+    ...(world ? { anyBearer: world.bearer } : {}),
+    ...(lastUsedFlushMs === undefined ? {} : { lastUsedFlushMs }),
+  });
   app.addHook('onClose', async () => access.close());
   installBodyParsing(app);
   installErrorHandling(

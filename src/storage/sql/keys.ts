@@ -34,6 +34,10 @@ export async function listOrganizations(ctx: SqlContext): Promise<Organization[]
 /** Inserts `key` with its `api_key.created` event. */
 export async function insertKey(tx: WriteTx, key: ApiKey, scopes: readonly string[]): Promise<void> {
   await tx.trx.insertInto('api_keys').values(apiKeyToRow(key)).execute();
+  keyCreated(tx, key, scopes);
+}
+
+function keyCreated(tx: WriteTx, key: ApiKey, scopes: readonly string[]): void {
   tx.event({
     type: 'api_key.created',
     projectId: key.projectId,
@@ -50,20 +54,17 @@ export async function revokeKey(tx: WriteTx, key: Pick<ApiKey, 'id' | 'projectId
 
 export async function addApiKey(ctx: SqlContext, key: ApiKey, meta: WriteMeta, replacing?: string): Promise<boolean> {
   return ctx.write(key.orgId, meta, async (tx) => {
-    // ON CONFLICT, not a look first: replicas starting together with the same FTSHARE_ADMIN_KEY
-    // insert it once, the others wait for that commit and insert nothing.
+    // Insert first, ON CONFLICT DO NOTHING: replicas starting together with one FTSHARE_ADMIN_KEY all
+    // add it at once, and a look-then-insert let them all see it absent and all but one fail (and
+    // exit) on the unique hash. The loser's insert waits for the winner's commit, then does nothing.
     const inserted = await tx.trx
       .insertInto('api_keys')
       .values(apiKeyToRow(key))
       .onConflict((oc) => oc.column('hash').doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return false;
-    tx.event({
-      type: 'api_key.created',
-      projectId: key.projectId,
-      resourceId: key.id,
-      payload: { id: key.id, data: { scopes: [] } },
-    });
+    // The new key's event first: the rotation reads as the new key created, then the old ones deleted.
+    keyCreated(tx, key, []);
     if (replacing !== undefined) {
       const replaced = await activeAdminKeys(tx.trx, key.orgId, meta.now, ctx.traits.rowLocks)
         .where('name', '=', replacing)

@@ -135,7 +135,11 @@ export async function deleteServiceAccount(
   return ctx.write(orgId, meta, async (tx) => {
     const refusal = await projectOutcome(ctx, tx, orgId, projectId, false);
     if (refusal) return refusal;
-    const row = await liveAccounts(tx.trx, orgId, projectId).where('id', '=', id).executeTakeFirst();
+    // Locked before its keys are read: a key being added to it (which share-locks the account)
+    // commits first and is deleted below, or waits and then finds the account gone.
+    let lookup = liveAccounts(tx.trx, orgId, projectId).where('id', '=', id);
+    if (ctx.traits.rowLocks) lookup = lookup.forUpdate();
+    const row = await lookup.executeTakeFirst();
     if (!row) return 'not_found';
     // Its keys die with it, each with its own event, before the account's own.
     const keys = await liveProjectKeys(tx.trx, orgId, projectId)
@@ -159,9 +163,11 @@ export async function addServiceAccountKey(
   return ctx.write(key.orgId, meta, async (tx) => {
     const refusal = await projectOutcome(ctx, tx, key.orgId, key.projectId, true);
     if (refusal) return refusal;
-    const account = await liveAccounts(tx.trx, key.orgId, key.projectId)
-      .where('id', '=', key.serviceAccountId)
-      .executeTakeFirst();
+    // Share-locked until the key is committed: a concurrent delete of the account waits for it
+    // (and deletes it too), or, if it came first, leaves nothing here to find.
+    let lookup = liveAccounts(tx.trx, key.orgId, key.projectId).where('id', '=', key.serviceAccountId);
+    if (ctx.traits.rowLocks) lookup = lookup.forShare();
+    const account = await lookup.executeTakeFirst();
     if (!account) return 'not_found';
     await insertKey(tx, key, scopes);
     return 'created';
@@ -229,9 +235,9 @@ export async function updateProjectKey(
     if (Object.keys(changes).length > 0) {
       tx.event({ type: 'api_key.updated', projectId, resourceId: id, payload: { id, changes_requested: changes } });
     }
-    const [key] = await withOwners(tx.trx, [
-      apiKeyFromRow({ ...row, expires_at: changes.expires_at ?? row.expires_at }),
-    ]);
+    // `in`, not `??`: a cleared expiry (null) is a change too.
+    const expiresAt = 'expires_at' in changes ? (changes.expires_at ?? null) : row.expires_at;
+    const [key] = await withOwners(tx.trx, [apiKeyFromRow({ ...row, expires_at: expiresAt })]);
     return key;
   });
 }
