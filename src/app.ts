@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { installAuth } from './http/auth.ts';
+import { schemaCompilers } from './http/compilers.ts';
 import type { App } from './http/deps.ts';
 import { installErrorHandling, routingError } from './http/error-handler.ts';
 import { installOpenApi } from './http/openapi.ts';
@@ -9,7 +10,6 @@ import { metaRoutes } from './http/routes/meta.ts';
 import { permissionRoutes } from './http/routes/permissions.ts';
 import { projectRoutes } from './http/routes/projects.ts';
 import { LIMITS, SHARED_SCHEMAS } from './http/schemas.ts';
-import { createValidatorCompiler } from './http/validation.ts';
 import { type Clock, newId, systemClock } from './ids.ts';
 import type { Store } from './storage/store.ts';
 
@@ -35,11 +35,12 @@ export async function buildApp({ store, clock = systemClock, logger, version = '
     // Malformed percent-encoding is refused before routing: still the OpenAI envelope, with a request id.
     frameworkErrors: routingError,
     genReqId: newId.request,
+    // Validators and serializers are compiled on first use, not all at start-up (compilers.ts).
+    schemaController: schemaCompilers(SHARED_SCHEMAS),
     // One access line per request (below) instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setValidatorCompiler(createValidatorCompiler(SHARED_SCHEMAS));
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   // Callback-style hooks, and the access log only when it is written: each async hook costs every
   // request a promise and a turn of the microtask queue.
