@@ -30,6 +30,13 @@ export const SETTINGS = [
     help: 'make this sk-admin-... key an admin key of the default organization (prefer the env var: flags show in ps)',
   },
   {
+    key: 'adminKeyFile',
+    flag: '--admin-key-file <path>',
+    env: 'FTSHARE_ADMIN_KEY_FILE',
+    default: undefined,
+    help: 'where a first-start admin key is written (mode 0600) instead of a terminal; default when stderr is not a terminal: <db>.admin-key beside a SQLite file, else ./ftshare-admin-key',
+  },
+  {
     key: 'logLevel',
     flag: '--log-level <level>',
     env: 'LOG_LEVEL',
@@ -81,6 +88,7 @@ const ConfigSchema = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   db: Type.String({ minLength: 1 }),
   adminKey: Type.Optional(Type.String({ minLength: 1 })),
+  adminKeyFile: Type.Optional(Type.String({ minLength: 1 })),
   logLevel: Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   pgPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
   pgStatementTimeoutMs: Type.Integer({ minimum: 0 }),

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
+import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { bootstrapAdminKey } from './domain/bootstrap.ts';
+import { adminKeyDestination, terminalNotice, writeAdminKeyFile } from './first-admin-key.ts';
 import { systemClock } from './ids.ts';
+import { createLogger } from './logger.ts';
 import { isPostgresUrl, openStore, storeOptions } from './storage/open.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -12,13 +14,12 @@ const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 /**
  * The process around the app: open the store, make sure an admin key exists, listen, and on
  * SIGTERM/SIGINT stop accepting, let in-flight requests finish, then close the store.
+ *
+ * stdout carries the log stream only (JSON lines; pretty on a terminal). What a person starting
+ * the server reads — where it listens, a first-start admin key on a terminal — goes to stderr.
  */
 export async function serve(config: Config): Promise<void> {
-  const logger = pino({
-    level: config.logLevel,
-    // Keys must never reach a log line, whatever a future log statement includes.
-    redact: { paths: ['req.headers.authorization', '*.authorization', '*.adminKey'], censor: '[redacted]' },
-  });
+  const logger = await createLogger(config.logLevel, { pretty: process.stdout.isTTY === true });
   const store = await openStore(
     // Message and code only: pg attaches its whole client object to these errors.
     storeOptions(config, (error) =>
@@ -31,29 +32,23 @@ export async function serve(config: Config): Promise<void> {
 
   const bootstrap = await bootstrapAdminKey(store, systemClock, config.adminKey);
   if (bootstrap.kind === 'minted') {
-    // Printed once, on stdout rather than in the log stream: it is the only copy.
-    process.stdout.write(
-      [
-        '',
-        '  ftshare: no admin key existed, so one was created for the default organization.',
-        '  It is shown this once and stored only as a hash; keep it somewhere safe:',
-        '',
-        `      ${bootstrap.secret}`,
-        '',
-        '  (Set FTSHARE_ADMIN_KEY to choose your own instead.)',
-        '',
-        '',
-      ].join('\n'),
-    );
+    try {
+      deliverFirstAdminKey(bootstrap.secret, config, logger);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
   }
 
   const app = await buildApp({ store, logger, version });
   const address = await app.listen({ host: config.host, port: config.port });
   const where = isPostgresUrl(config.db) ? 'postgres' : `sqlite ${config.db}`;
-  process.stdout.write(`ftshare ${version} listening on ${address}/v1 (store: ${where})\n`);
+  process.stderr.write(`ftshare ${version} listening on ${address}/v1 (store: ${where})\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {
+    // Ctrl-C under `npm start` delivers SIGINT twice: once from the terminal to the whole process
+    // group, once forwarded by npm. One drain is enough; the timeout below bounds it.
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'draining in-flight requests');
@@ -78,6 +73,38 @@ export async function serve(config: Config): Promise<void> {
       clearInterval(sweep);
     }
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  // `on`, not `once`: a repeated signal must find this handler, not Node's default (exit at once).
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** The minted key goes to the terminal or to a file, never into the log stream (first-admin-key.ts). */
+function deliverFirstAdminKey(secret: string, config: Config, logger: Logger): void {
+  const destination = adminKeyDestination({
+    db: config.db,
+    adminKeyFile: config.adminKeyFile,
+    stderrIsTTY: process.stderr.isTTY === true,
+    cwd: process.cwd(),
+  });
+  if (destination.kind === 'terminal') {
+    process.stderr.write(terminalNotice(secret));
+    logger.warn('no admin key existed: one was created for the default organization and shown on the terminal');
+    return;
+  }
+  try {
+    writeAdminKeyFile(destination.path, secret);
+  } catch (error) {
+    throw new Error(
+      `no admin key existed and the one created could not be written to ${destination.path} ` +
+        `(${error instanceof Error ? error.message : String(error)}). Start again with FTSHARE_ADMIN_KEY set ` +
+        'to a key of your choosing, or --admin-key-file naming a writable path.',
+    );
+  }
+  logger.warn(
+    { file: destination.path },
+    'no admin key existed: one was created for the default organization and written to a file only its owner can read',
+  );
+  process.stderr.write(
+    `ftshare: no admin key existed, so one was created for the default organization and written to ${destination.path} (mode 0600).\n`,
+  );
 }
