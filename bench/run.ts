@@ -7,6 +7,7 @@ import { type LoadResult, type LoadSettings, measure } from './load.ts';
 import { type Child, killAllChildren, ROOT, startBaseline, startFtshare } from './processes.ts';
 import { type Block, evaluate, type Measurement, machine, type Report, renderText, writeReport } from './report.ts';
 import { benchAdminKey, type Dataset, openBenchStore, SIZES, type SizeSpec, seed, seedDeletePool } from './seed.ts';
+import { measureStartup, STARTUP_MODES, type StartupResult } from './startup.ts';
 
 /**
  * `npm run bench [-- --quick] [-- --postgres URL]`: the real server as a child process on
@@ -26,6 +27,9 @@ const USAGE = `usage: npm run bench -- [options]
   --routes <list>          only these of: list desc,list asc,list after,create,delete (the baseline always runs)
   --log-level <level>      the server's log level (default warn; info adds one access line per request, to a file)
   --profile                write V8 CPU profiles of the servers to bench/results/profiles/
+  --startup-runs <n>       timed starts per store in the start-up block (default 5; the median is reported)
+  --startup-only           only the start-up block
+  --skip-startup           no start-up block
   --help`;
 
 const { values: args } = parseArgs({
@@ -40,6 +44,9 @@ const { values: args } = parseArgs({
     routes: { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
     profile: { type: 'boolean', default: false },
+    'startup-runs': { type: 'string', default: '5' },
+    'startup-only': { type: 'boolean', default: false },
+    'skip-startup': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -48,7 +55,7 @@ if (args.help) {
   process.exit(0);
 }
 
-const mode: Report['mode'] = args.quick ? 'quick' : 'full';
+const mode: Report['mode'] = args['startup-only'] ? 'startup' : args.quick ? 'quick' : 'full';
 const settings: LoadSettings = {
   connections: Number(args.connections ?? 50),
   warmupSeconds: Number(args.warmup ?? (args.quick ? 1 : 3)),
@@ -284,6 +291,30 @@ async function runBlock(store: Block['store'], size: SizeSpec): Promise<Block> {
   return blockResult();
 }
 
+/** Start-up time per store: spawn to the first 200 on /readyz (bench/startup.ts). */
+async function runStartup(): Promise<StartupResult[]> {
+  const results: StartupResult[] = [];
+  const runs = Number(args['startup-runs']);
+  for (const mode of Object.values(STARTUP_MODES)) {
+    if (mode.store !== 'none' && !stores.includes(mode.store)) continue;
+    let database: BenchDatabase | undefined;
+    if (mode.store === 'sqlite') database = sqliteDatabase(`startup-${mode.name}`);
+    else if (mode.store === 'postgres' && postgresUrl) database = await postgresDatabase(postgresUrl, 'startup');
+    if (database) databases.add(database);
+    try {
+      const env: Record<string, string> = { FTSHARE_ADMIN_KEY: benchAdminKey() };
+      if (database) env.FTSHARE_DB = database.url;
+      results.push(await measureStartup(mode, env, runs, log));
+    } finally {
+      if (database) {
+        await database.drop();
+        databases.delete(database);
+      }
+    }
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
   if (stores.includes('postgres')) {
     if (!postgresUrl) throw new Error('--stores postgres needs --postgres URL or DATABASE_URL');
@@ -295,9 +326,12 @@ async function main(): Promise<void> {
     `${mode} run: stores ${stores.join(', ')}; ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ` +
       `${settings.durationSeconds} s per route; server log level ${logLevel}`,
   );
+  const startup = args['skip-startup'] ? [] : await runStartup();
   const blocks: Block[] = [];
-  for (const store of stores) {
-    for (const size of sizes) blocks.push(await runBlock(store, size));
+  if (!args['startup-only']) {
+    for (const store of stores) {
+      for (const size of sizes) blocks.push(await runBlock(store, size));
+    }
   }
   const report: Report = {
     mode,
@@ -305,8 +339,9 @@ async function main(): Promise<void> {
     finishedAt: new Date().toISOString(),
     machine: machine(),
     settings: { ...settings, logLevel },
+    startup,
     blocks,
-    ...evaluate(blocks),
+    ...evaluate(blocks, startup),
   };
   process.stdout.write(`\n${renderText(report)}\n\n`);
   for (const path of writeReport(report)) log(`wrote ${path}`);
