@@ -50,7 +50,12 @@ function run(node: string, args: string[]): Promise<{ code: number | null; stdou
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A hung run fails this file (no results) instead of hanging npm test.
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
+    child.on('close', (code) => {
+      clearTimeout(deadline);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
