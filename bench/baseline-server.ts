@@ -2,7 +2,8 @@ import Fastify from 'fastify';
 
 /**
  * The baseline the routes are measured against: a minimal Fastify server (the framework ftshare
- * uses, at the version it uses), run the same way (a `node --import tsx` child on loopback),
+ * uses, at the version it uses), a `node --import tsx` child on loopback (the loader costs only at
+ * start-up; the server itself runs compiled),
  * answering every request with one static JSON body of BASELINE_BODY_BYTES bytes, the size of a
  * list response. No store, no auth, no validation, no logging: what the framework and the
  * machine cost by themselves.

@@ -37,7 +37,7 @@ export type LoadResult = {
 };
 
 /** utime + stime of `pid` in seconds, from /proc (Linux); NaN elsewhere. */
-function processCpuSeconds(pid: number | undefined): number {
+export function processCpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

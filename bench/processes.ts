@@ -117,23 +117,11 @@ export type ServerOptions = {
   cpuProfileDir?: string;
 };
 
-/** The real server, `src/main.ts serve`, as an operator runs it (through tsx, on loopback). */
+/** The real server as `npm start` runs it: the compiled dist/main.js (`npm run bench` builds it first), on loopback. */
 export function startFtshare(options: ServerOptions): Promise<Child> {
   const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
   return start(
-    [
-      ...profile,
-      '--import',
-      'tsx',
-      'src/main.ts',
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--log-level',
-      options.logLevel,
-    ],
+    [...profile, 'dist/main.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', options.logLevel],
     { FTSHARE_DB: options.db, FTSHARE_ADMIN_KEY: options.adminKey },
     'ftshare server',
     options.logFile,

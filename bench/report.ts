@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { AuditWritesResult, DecisionResult, Percentiles } from './in-process.ts';
 import type { LoadResult, LoadSettings } from './load.ts';
 import { ROOT } from './processes.ts';
+import type { StartupResult } from './startup.ts';
 
 export const ROUTES = [
   'baseline',
@@ -47,14 +48,18 @@ export type Block = {
 };
 
 export type ScaleRow = { store: Block['store']; route: RouteName; smallP50: number; largeP50: number; ratio: number };
-export type Target = { store: Block['store']; what: string; value: string; limit: string; met: boolean | null };
+/** `store` is a store, or a start-up mode that has none (the emulator). */
+export type Target = { store: string; what: string; value: string; limit: string; met: boolean | null };
 
 export type Report = {
-  mode: 'quick' | 'full';
+  /** `startup`: a `--startup-only` run. */
+  mode: 'quick' | 'full' | 'startup';
   startedAt: string;
   finishedAt: string;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; freeGiB: number; node: string; platform: string };
   settings: LoadSettings & { logLevel: string };
+  /** Spawn to the first 200 on /readyz, per store (bench/startup.ts). */
+  startup: StartupResult[];
   blocks: Block[];
   decision: DecisionResult[];
   auditWrites: AuditWritesResult[];
@@ -91,14 +96,21 @@ function p99Target(store: Block['store'], route: RouteName): number | null | und
   return undefined;
 }
 
-/** The scale ratios and the issue's targets, from the measured blocks. */
+/** The scale ratios and the issues' targets: start-up runs, measured blocks, in-process figures. */
 export function evaluate(
   blocks: Block[],
+  startup: StartupResult[] = [],
   decision: DecisionResult[] = [],
   auditWrites: AuditWritesResult[] = [],
 ): { scale: ScaleRow[]; targets: Target[] } {
   const scale: ScaleRow[] = [];
-  const targets: Target[] = [];
+  const targets: Target[] = startup.map((s) => ({
+    store: s.mode,
+    what: `start-up, spawn to the first 200 on /readyz (median of ${s.runsMs.length})`,
+    value: `${s.medianMs.toFixed(0)} ms`,
+    limit: `≤ ${s.targetMs} ms`,
+    met: s.medianMs <= s.targetMs,
+  }));
   for (const store of ['sqlite', 'postgres'] as const) {
     const small = blocks.find((b) => b.store === store && b.size === 'small');
     const large = blocks.find((b) => b.store === store && b.size === 'large');
@@ -254,7 +266,11 @@ export function renderText(report: Report): string {
       .map((cell, i) => (NUMERIC(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  const out = [line(HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...rows(report).map(line), ''];
+  const out =
+    report.blocks.length === 0
+      ? []
+      : [line(HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...rows(report).map(line), ''];
+  for (const s of report.startup) out.push(startupLine(s));
   for (const block of report.blocks) {
     out.push(
       `${block.store} ${block.size}: seeded ${block.seed.permissions.toLocaleString('en-US')} permissions in ${block.seed.seconds.toFixed(1)} s ` +
@@ -266,7 +282,9 @@ export function renderText(report: Report): string {
       `${s.store} scale p50(large)/p50(small) ${s.route}: ${fixed(s.largeP50, 2)} / ${fixed(s.smallP50, 2)} ms = ${fixed(s.ratio, 2)}`,
     );
   }
-  out.push(...inProcessLines(report), '');
+  if (report.blocks.length > 0 || report.startup.length > 0) out.push('');
+  const inProcess = inProcessLines(report);
+  if (inProcess.length > 0) out.push(...inProcess, '');
   for (const t of report.targets) {
     const mark = t.met === null ? '    ' : t.met ? 'met ' : 'MISS';
     out.push(`${mark} ${t.store} ${t.what}: ${t.value} (${t.limit})`);
@@ -274,16 +292,18 @@ export function renderText(report: Report): string {
   return out.join('\n');
 }
 
-export function renderMarkdown(report: Report): string {
-  const m = report.machine;
+function startupLine(s: StartupResult): string {
+  return (
+    `${s.mode} start-up (spawn to the first 200 on /readyz): median ${s.medianMs.toFixed(0)} ms of ` +
+    `${s.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms, server CPU ${s.medianCpuMs.toFixed(0)} ms; ` +
+    `first start (migrating) ${s.firstStartMs.toFixed(0)} ms`
+  );
+}
+
+/** The load blocks' tables (none in a start-up-only run). */
+function loadSections(report: Report): string[] {
   const cell = (c: string) => c.replaceAll('|', '\\|');
-  const out = [
-    `# ftshare benchmark (${report.mode})`,
-    '',
-    `${report.startedAt} to ${report.finishedAt}; ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, ${m.platform}.`,
-    `${report.settings.connections} connections, ${report.settings.warmupSeconds} s warm-up (excluded), ` +
-      `${report.settings.durationSeconds} s measured per route; server log level \`${report.settings.logLevel}\`.`,
-    '',
+  return [
     `| ${HEADER.join(' | ')} |`,
     `|${HEADER.map((_, i) => (NUMERIC(i) ? '---:' : '---')).join('|')}|`,
     ...rows(report).map((r) => `| ${r.map(cell).join(' | ')} |`),
@@ -304,8 +324,39 @@ export function renderMarkdown(report: Report): string {
         `| ${s.store} | ${s.route} | ${fixed(s.smallP50, 2)} ms | ${fixed(s.largeP50, 2)} ms | ${fixed(s.ratio, 2)} |`,
     ),
     '',
-    ...inProcessLines(report).map((line) => `- ${line}`),
+  ];
+}
+
+export function renderMarkdown(report: Report): string {
+  const m = report.machine;
+  const cell = (c: string) => c.replaceAll('|', '\\|');
+  const out = [
+    `# ftshare benchmark (${report.mode})`,
     '',
+    `${report.startedAt} to ${report.finishedAt}; ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, ${m.platform}.`,
+    ...(report.blocks.length === 0
+      ? []
+      : [
+          `${report.settings.connections} connections, ${report.settings.warmupSeconds} s warm-up (excluded), ` +
+            `${report.settings.durationSeconds} s measured per route; server log level \`${report.settings.logLevel}\`.`,
+        ]),
+    '',
+    ...(report.startup.length === 0
+      ? []
+      : [
+          '| start-up (spawn to the first 200 on /readyz) | median | runs | server CPU (median) | first start (migrating) | target |',
+          '|---|---:|---|---:|---:|---:|',
+          ...report.startup.map(
+            (s) =>
+              `| ${s.mode} | ${s.medianMs.toFixed(0)} ms | ${s.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms | ` +
+              `${s.medianCpuMs.toFixed(0)} ms | ${s.firstStartMs.toFixed(0)} ms | ≤ ${s.targetMs} ms |`,
+          ),
+          '',
+        ]),
+    ...(report.blocks.length === 0 ? [] : loadSections(report)),
+    ...(report.decision.length + report.auditWrites.length === 0
+      ? []
+      : [...inProcessLines(report).map((line) => `- ${line}`), '']),
     '| target | store | measured | limit | |',
     '|---|---|---:|---|---|',
     ...report.targets.map(

@@ -8,6 +8,7 @@ import { type LoadResult, type LoadSettings, measure } from './load.ts';
 import { type Child, killAllChildren, ROOT, startBaseline, startFtshare } from './processes.ts';
 import { type Block, evaluate, type Measurement, machine, type Report, renderText, writeReport } from './report.ts';
 import { benchAdminKey, type Dataset, openBenchStore, SIZES, type SizeSpec, seed, seedDeletePool } from './seed.ts';
+import { measureStartup, STARTUP_MODES, type StartupResult } from './startup.ts';
 
 /**
  * `npm run bench [-- --quick] [-- --postgres URL]`: the real server as a child process on
@@ -29,6 +30,9 @@ const USAGE = `usage: npm run bench -- [options]
   --log-level <level>      the server's log level (default warn; info adds one access line per request, to a file)
   --profile                write V8 CPU profiles of the servers to bench/results/profiles/
   --skip-in-process        leave out the in-process figures (the access decision, audited writes)
+  --startup-runs <n>       timed starts per store in the start-up block (default 5; the median is reported)
+  --startup-only           only the start-up block
+  --skip-startup           no start-up block
   --help`;
 
 const { values: args } = parseArgs({
@@ -44,6 +48,9 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string', default: 'warn' },
     profile: { type: 'boolean', default: false },
     'skip-in-process': { type: 'boolean', default: false },
+    'startup-runs': { type: 'string', default: '5' },
+    'startup-only': { type: 'boolean', default: false },
+    'skip-startup': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -52,7 +59,7 @@ if (args.help) {
   process.exit(0);
 }
 
-const mode: Report['mode'] = args.quick ? 'quick' : 'full';
+const mode: Report['mode'] = args['startup-only'] ? 'startup' : args.quick ? 'quick' : 'full';
 const settings: LoadSettings = {
   connections: Number(args.connections ?? 50),
   warmupSeconds: Number(args.warmup ?? (args.quick ? 1 : 3)),
@@ -350,6 +357,30 @@ async function runBlock(store: Block['store'], size: SizeSpec): Promise<Block> {
   return blockResult();
 }
 
+/** Start-up time per store: spawn to the first 200 on /readyz (bench/startup.ts). */
+async function runStartup(): Promise<StartupResult[]> {
+  const results: StartupResult[] = [];
+  const runs = Number(args['startup-runs']);
+  for (const mode of Object.values(STARTUP_MODES)) {
+    if (mode.store !== 'none' && !stores.includes(mode.store)) continue;
+    let database: BenchDatabase | undefined;
+    if (mode.store === 'sqlite') database = sqliteDatabase(`startup-${mode.name}`);
+    else if (mode.store === 'postgres' && postgresUrl) database = await postgresDatabase(postgresUrl, 'startup');
+    if (database) databases.add(database);
+    try {
+      const env: Record<string, string> = { FTSHARE_ADMIN_KEY: benchAdminKey() };
+      if (database) env.FTSHARE_DB = database.url;
+      results.push(await measureStartup(mode, env, runs, log));
+    } finally {
+      if (database) {
+        await database.drop();
+        databases.delete(database);
+      }
+    }
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
   if (stores.includes('postgres')) {
     if (!postgresUrl) throw new Error('--stores postgres needs --postgres URL or DATABASE_URL');
@@ -361,14 +392,17 @@ async function main(): Promise<void> {
     `${mode} run: stores ${stores.join(', ')}; ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ` +
       `${settings.durationSeconds} s per route; server log level ${logLevel}`,
   );
+  const startup = args['skip-startup'] ? [] : await runStartup();
   const blocks: Block[] = [];
-  for (const store of stores) {
-    for (const size of sizes) blocks.push(await runBlock(store, size));
+  if (!args['startup-only']) {
+    for (const store of stores) {
+      for (const size of sizes) blocks.push(await runBlock(store, size));
+    }
   }
   // In-process figures (no HTTP): the access decision at scale, and what auditing costs a write.
   const decision: DecisionResult[] = [];
   const auditWrites: AuditWritesResult[] = [];
-  if (!args['skip-in-process']) {
+  if (!args['skip-in-process'] && !args['startup-only']) {
     const decisionSize = args.quick
       ? { projects: 10_000, permissions: 100_000 }
       : { projects: 10_000, permissions: 1_000_000 };
@@ -386,10 +420,11 @@ async function main(): Promise<void> {
     finishedAt: new Date().toISOString(),
     machine: machine(),
     settings: { ...settings, logLevel },
+    startup,
     blocks,
     decision,
     auditWrites,
-    ...evaluate(blocks, decision, auditWrites),
+    ...evaluate(blocks, startup, decision, auditWrites),
   };
   process.stdout.write(`\n${renderText(report)}\n\n`);
   for (const path of writeReport(report)) log(`wrote ${path}`);

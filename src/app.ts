@@ -8,6 +8,7 @@ import { EMULATOR_KEY_ID, type EmulatorWorld, loadWorld } from './emulator/world
 import { installAuth } from './http/auth.ts';
 import { installBodyParsing } from './http/body.ts';
 import { createClientErrorHandler, installServerGuards } from './http/client-errors.ts';
+import { schemaCompilers } from './http/compilers.ts';
 import type { App } from './http/deps.ts';
 import { installErrorHandling, routingError } from './http/error-handler.ts';
 import { installOpenApi } from './http/openapi.ts';
@@ -31,7 +32,6 @@ import { KEY_SCHEMAS } from './http/schemas-keys.ts';
 import { MODEL_SCHEMAS } from './http/schemas-models.ts';
 import type { SeedDocumentWire } from './http/schemas-state.ts';
 import { type EdgeLimits, serverOptions } from './http/server-options.ts';
-import { createValidatorCompiler } from './http/validation.ts';
 import { type Clock, newId, systemClock } from './ids.ts';
 import { redactSecrets } from './redact.ts';
 import type { Store } from './storage/store.ts';
@@ -72,6 +72,7 @@ export async function buildApp({
   limits = {},
   lastUsedFlushMs,
 }: AppOptions): Promise<App> {
+  const schemas = [...SHARED_SCHEMAS, ...KEY_SCHEMAS, ...MODEL_SCHEMAS, ...AUDIT_SCHEMAS];
   const app = Fastify({
     ...serverOptions(limits),
     ...(logger ? { loggerInstance: logger } : { logger: false }),
@@ -90,6 +91,8 @@ export async function buildApp({
       requestMs: limits.requestTimeoutMs,
     }),
     genReqId: newId.request,
+    // Validators and serializers are compiled on first use, not all at start-up (compilers.ts).
+    schemaController: schemaCompilers(schemas),
     // One access line per request (below) instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     // Emulator only: the spec's paths at the root too, as OpenAPI mock servers serve them.
@@ -98,8 +101,6 @@ export async function buildApp({
   installServerGuards(app.server, app.log);
   if (limits.maxConnections) app.server.maxConnections = limits.maxConnections;
 
-  const schemas = [...SHARED_SCHEMAS, ...KEY_SCHEMAS, ...MODEL_SCHEMAS, ...AUDIT_SCHEMAS];
-  app.setValidatorCompiler(createValidatorCompiler(schemas));
   for (const schema of schemas) app.addSchema(schema);
   // Callback-style hooks, and the access log only when it is written: each async hook costs every
   // request a promise and a turn of the microtask queue.

@@ -37,6 +37,13 @@ export const SETTINGS = [
     help: 'comma-separated model ids every project may use (before its model permissions), e.g. gpt-4o-mini,meta-llama/Llama-3.1-8B',
   },
   {
+    key: 'adminKeyFile',
+    flag: '--admin-key-file <path>',
+    env: 'FTSHARE_ADMIN_KEY_FILE',
+    default: undefined,
+    help: 'where a first-start admin key is written (mode 0600) instead of a terminal; default when stderr is not a terminal: <db>.admin-key beside a SQLite file, else ./ftshare-admin-key',
+  },
+  {
     key: 'logLevel',
     flag: '--log-level <level>',
     env: 'LOG_LEVEL',
@@ -154,6 +161,7 @@ const ConfigSchema = Type.Object({
   db: Type.String({ minLength: 1 }),
   adminKey: Type.Optional(Type.String({ minLength: 1 })),
   baseModels: Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\s,]+$' }), { maxItems: 1000 }),
+  adminKeyFile: Type.Optional(Type.String({ minLength: 1 })),
   logLevel: Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   pgPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
   pgStatementTimeoutMs: Type.Integer({ minimum: 0 }),

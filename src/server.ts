@@ -1,26 +1,28 @@
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
+import type { Logger } from 'pino';
 import { type AppOptions, buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { bootstrapAdminKey } from './domain/bootstrap.ts';
 import { readSeedFile } from './emulator/world.ts';
+import { adminKeyDestination, terminalNotice, writeAdminKeyFile } from './first-admin-key.ts';
 import { systemClock } from './ids.ts';
-import { LOG_REDACTION } from './redact.ts';
+import { createLogger } from './logger.ts';
 import { isPostgresUrl, openStore, storeOptions } from './storage/open.ts';
 import type { Store } from './storage/store.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 
-type Logger = ReturnType<typeof pino>;
+/**
+ * The processes around the app (`ftshare serve`, `ftshare emulate`).
+ *
+ * stdout carries the log stream only (JSON lines; pretty on a terminal). What a person starting
+ * the server reads — where it listens, a first-start admin key on a terminal — goes to stderr.
+ */
 
-/** The logger of a server process: JSON lines, and keys never in them. */
-function processLogger(config: Config): Logger {
-  // Keys must never reach a log line, whatever a future log statement includes.
-  return pino({ level: config.logLevel, ...LOG_REDACTION });
-}
+const processLogger = (config: Config) => createLogger(config.logLevel, { pretty: process.stdout.isTTY === true });
 
-async function openProcessStore(config: Config, logger: Logger): Promise<Store> {
+function openProcessStore(config: Config, logger: Logger): Promise<Store> {
   return openStore(
     // Message and code only: pg attaches its whole client object to these errors.
     storeOptions(config, (error) =>
@@ -33,8 +35,8 @@ async function openProcessStore(config: Config, logger: Logger): Promise<Store> 
 }
 
 /**
- * Builds the app over `store`, listens, announces where, and on SIGTERM/SIGINT stops accepting,
- * lets in-flight requests finish (up to the shutdown timeout), then closes the store.
+ * Builds the app over `store`, listens, says where (on stderr), and on SIGTERM/SIGINT stops
+ * accepting, lets in-flight requests finish (up to the shutdown timeout), then closes the store.
  */
 async function run(
   config: Config,
@@ -46,7 +48,7 @@ async function run(
   const app = await buildApp({ store, logger, version, baseModels: config.baseModels, limits: config, ...options });
   const address = await app.listen({ host: config.host, port: config.port });
   const where = isPostgresUrl(config.db) ? 'postgres' : `sqlite ${config.db}`;
-  process.stdout.write(`ftshare ${version} ${what} listening on ${address}/v1 (store: ${where})\n`);
+  process.stderr.write(`ftshare ${version} ${what} listening on ${address}/v1 (store: ${where})\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -74,30 +76,24 @@ async function run(
       clearInterval(sweep);
     }
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  // `on`, not `once`: a repeated signal (npm forwards a second SIGINT) must find this handler, not
+  // Node's default (exit at once, mid-drain).
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 /** `ftshare serve`: open the store, make sure an admin key exists, and serve. */
 export async function serve(config: Config): Promise<void> {
-  const logger = processLogger(config);
+  const logger = await processLogger(config);
   const store = await openProcessStore(config, logger);
   const bootstrap = await bootstrapAdminKey(store, systemClock, config.adminKey);
   if (bootstrap.kind === 'minted') {
-    // Printed once, on stdout rather than in the log stream: it is the only copy.
-    process.stdout.write(
-      [
-        '',
-        '  ftshare: no admin key existed, so one was created for the default organization.',
-        '  It is shown this once and stored only as a hash; keep it somewhere safe:',
-        '',
-        `      ${bootstrap.secret}`,
-        '',
-        '  (Set FTSHARE_ADMIN_KEY to choose your own instead.)',
-        '',
-        '',
-      ].join('\n'),
-    );
+    try {
+      deliverFirstAdminKey(bootstrap.secret, config, logger);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
   }
   await run(config, store, logger, 'server', {});
 }
@@ -108,7 +104,38 @@ export async function serve(config: Config): Promise<void> {
  */
 export async function emulate(config: Config & { seed?: string }): Promise<void> {
   const seed = config.seed === undefined ? null : await readSeedFile(config.seed);
-  const logger = processLogger(config);
+  const logger = await processLogger(config);
   const store = await openProcessStore(config, logger);
   await run(config, store, logger, 'emulator', { emulator: { seed } });
+}
+
+/** The minted key goes to the terminal or to a file, never into the log stream (first-admin-key.ts). */
+function deliverFirstAdminKey(secret: string, config: Config, logger: Logger): void {
+  const destination = adminKeyDestination({
+    db: config.db,
+    adminKeyFile: config.adminKeyFile,
+    stderrIsTTY: process.stderr.isTTY === true,
+    cwd: process.cwd(),
+  });
+  if (destination.kind === 'terminal') {
+    process.stderr.write(terminalNotice(secret));
+    logger.warn('no admin key existed: one was created for the default organization and shown on the terminal');
+    return;
+  }
+  try {
+    writeAdminKeyFile(destination.path, secret);
+  } catch (error) {
+    throw new Error(
+      `no admin key existed and the one created could not be written to ${destination.path} ` +
+        `(${error instanceof Error ? error.message : String(error)}). Start again with FTSHARE_ADMIN_KEY set ` +
+        'to a key of your choosing, or --admin-key-file naming a writable path.',
+    );
+  }
+  logger.warn(
+    { file: destination.path },
+    'no admin key existed: one was created for the default organization and written to a file only its owner can read',
+  );
+  process.stderr.write(
+    `ftshare: no admin key existed, so one was created for the default organization and written to ${destination.path} (mode 0600).\n`,
+  );
 }

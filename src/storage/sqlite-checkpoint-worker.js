@@ -1,8 +1,9 @@
 // Checkpoints one SQLite database's WAL on a worker thread: copying WAL pages back into the
 // database file and fsyncing both would otherwise run inside a COMMIT on the event loop (SQLite's
 // automatic checkpoint), a sixth of the server's time under steady writes. Reports the WAL's size
-// after each checkpoint, and starts the WAL over when asked. Plain JavaScript:
-// a worker thread does not inherit tsx's loader when the server starts through bin/ftshare.js.
+// after each checkpoint, and starts the WAL over when asked. Plain JavaScript: a worker thread
+// does not inherit tsx's loader, which the in-process test suites run under. The build
+// (scripts/build.js) puts it in dist/ beside the bundle, where sqlite-checkpoints.ts looks for it.
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 

@@ -50,13 +50,18 @@ export const hasScript = () => spawnSync('script', ['--version'], { stdio: 'igno
 
 const shellQuote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
 
-/** Runs the CLI on a pseudo-terminal (through `script`): what a person at a terminal sees, escapes included. */
+/**
+ * Runs the CLI on a pseudo-terminal (through `script`): what a person at a terminal sees, escapes
+ * included. Without `CI` in its environment: Node's `hasColors()` reads a set `CI` as a CI log
+ * (two colours), and this is a person's terminal even when the suite runs in CI.
+ */
 export function runCliOnTty(args: readonly string[], env: Record<string, string> = {}) {
   const command = [process.execPath, '--import', 'tsx', 'src/main.ts', ...args].map(shellQuote).join(' ');
+  const { CI: _ci, ...terminalEnv } = cleanEnv();
   return new Promise<CliResult>((resolve, reject) => {
     const child = spawn('script', ['-qec', command, '/dev/null'], {
       cwd: ROOT,
-      env: { ...cleanEnv(), TERM: 'xterm-256color', ...env },
+      env: { ...terminalEnv, TERM: 'xterm-256color', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

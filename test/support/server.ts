@@ -1,8 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { compiledServer, ROOT } from './dist.ts';
 
 export type RunningServer = {
   /** e.g. http://127.0.0.1:40123/v1 */
@@ -16,7 +14,10 @@ export type RunningServer = {
   kill(): Promise<void>;
 };
 
-/** Starts `ftshare serve` as a child process on a free loopback port and waits until it listens. */
+/**
+ * Starts `ftshare serve` — the compiled server, run by plain Node as `npm start` runs it — as a
+ * child process on a free loopback port, and waits until it listens.
+ */
 export async function startServer(options: {
   db: string;
   adminKey?: string;
@@ -25,8 +26,12 @@ export async function startServer(options: {
   /** How long to wait for "listening" (default 30 s); more when many servers start at once. */
   startTimeoutMs?: number;
 }): Promise<RunningServer> {
-  const args = ['--import', 'tsx', 'src/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'];
-  const child = spawn(process.execPath, [...args, ...(options.args ?? [])], {
+  const args = [compiledServer(), 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'];
+  // FTSHARE_TEST_SERVER_NODE: the Node that runs the server when a suite itself runs on another
+  // one (test/compat/node22.test.ts runs the SDK suite on Node 22 against the server on this Node,
+  // whose native better-sqlite3 build is for this Node's ABI).
+  const node = process.env.FTSHARE_TEST_SERVER_NODE ?? process.execPath;
+  const child = spawn(node, [...args, ...(options.args ?? [])], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -58,7 +63,9 @@ export async function startServer(options: {
         resolve(match[1]);
       }
     };
+    // The human-readable status lines, "listening on" among them, are on stderr; logs on stdout.
     child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening:\n${output}`));
