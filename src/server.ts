@@ -46,10 +46,6 @@ async function run(
   options: Omit<AppOptions, 'store' | 'logger'>,
 ): Promise<void> {
   const app = await buildApp({ store, logger, version, baseModels: config.baseModels, limits: config, ...options });
-  const address = await app.listen({ host: config.host, port: config.port });
-  const where = isPostgresUrl(config.db) ? 'postgres' : `sqlite ${config.db}`;
-  process.stderr.write(`ftshare ${version} ${what} listening on ${address}/v1 (store: ${where})\n`);
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -80,6 +76,19 @@ async function run(
   // Node's default (exit at once, mid-drain).
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  // Listening only once the signals are handled: a signal can never find the default handler
+  // (exit at once) between the port opening and the handlers being set.
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    if (stopping) return; // stopped while starting: nothing to announce
+    throw error;
+  }
+  if (stopping) return;
+  const where = isPostgresUrl(config.db) ? 'postgres' : `sqlite ${config.db}`;
+  process.stderr.write(`ftshare ${version} ${what} listening on ${address}/v1 (store: ${where})\n`);
 }
 
 /** `ftshare serve`: open the store, make sure an admin key exists, and serve. */

