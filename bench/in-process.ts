@@ -71,9 +71,14 @@ function opener(kind: 'sqlite' | 'postgres', postgresUrl: string | undefined, ta
 }
 
 /** `projects` projects, one checkpoint each, each shared with the next `permissions / projects` projects. */
-async function seedWorld(store: Store, projectCount: number, permissionCount: number) {
+export async function seedWorld(
+  store: Store,
+  projectCount: number,
+  permissionCount: number,
+  adminKey = benchAdminKey(),
+) {
   const at = systemClock.nowSeconds() - 86_400;
-  await bootstrapAdminKey(store, systemClock, benchAdminKey());
+  await bootstrapAdminKey(store, systemClock, adminKey);
   const projects: Project[] = Array.from({ length: projectCount }, (_, i) => ({
     id: newId.project(),
     orgId: DEFAULT_ORG_ID,

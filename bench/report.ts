@@ -5,6 +5,7 @@ import type { AuditWritesResult, DecisionResult, Percentiles } from './in-proces
 import type { LoadResult, LoadSettings } from './load.ts';
 import { ROOT } from './processes.ts';
 import type { StartupResult } from './startup.ts';
+import type { TransferResult } from './transfer.ts';
 
 export const ROUTES = [
   'baseline',
@@ -63,6 +64,8 @@ export type Report = {
   blocks: Block[];
   decision: DecisionResult[];
   auditWrites: AuditWritesResult[];
+  /** `ftshare export` then `ftshare import`, SQLite to SQLite (bench/transfer.ts). */
+  transfer: TransferResult[];
   scale: ScaleRow[];
   targets: Target[];
 };
@@ -102,6 +105,7 @@ export function evaluate(
   startup: StartupResult[] = [],
   decision: DecisionResult[] = [],
   auditWrites: AuditWritesResult[] = [],
+  transfer: TransferResult[] = [],
 ): { scale: ScaleRow[]; targets: Target[] } {
   const scale: ScaleRow[] = [];
   const targets: Target[] = startup.map((s) => ({
@@ -195,6 +199,21 @@ export function evaluate(
       met: a.ratio >= 0.9,
     });
   }
+  for (const t of transfer) {
+    const full = t.permissions >= 1_000_000;
+    for (const [what, rate, seconds] of [
+      ['export', t.exportPerSecond, t.exportSeconds],
+      ['import', t.importPerSecond, t.importSeconds],
+    ] as const) {
+      targets.push({
+        store: 'sqlite',
+        what: `ftshare ${what} of ${t.permissions.toLocaleString('en-US')} permissions`,
+        value: `${Math.round(rate).toLocaleString('en-US')}/s (${seconds.toFixed(1)} s)`,
+        limit: '≥ 20,000/s at 1M',
+        met: full ? rate >= 20_000 : null,
+      });
+    }
+  }
   return { scale, targets };
 }
 
@@ -208,6 +227,11 @@ function inProcessLines(report: Report): string[] {
       (d) =>
         `${d.store} decision at ${d.permissions.toLocaleString('en-US')} permissions / ${d.projects.toLocaleString('en-US')} projects: ` +
         `decide() ${us(d.decideOnly)}; cached path ${us(d.cached)}; first question of a project ${us(d.cold)}`,
+    ),
+    ...report.transfer.map(
+      (t) =>
+        `sqlite ftshare export of ${t.permissions.toLocaleString('en-US')} permissions (${(t.fileBytes / 1e6).toFixed(0)} MB): ` +
+        `${t.exportSeconds.toFixed(1)} s (${Math.round(t.exportPerSecond)}/s); import: ${t.importSeconds.toFixed(1)} s (${Math.round(t.importPerSecond)}/s)`,
     ),
     ...report.auditWrites.map(
       (a) =>
@@ -354,7 +378,7 @@ export function renderMarkdown(report: Report): string {
           '',
         ]),
     ...(report.blocks.length === 0 ? [] : loadSections(report)),
-    ...(report.decision.length + report.auditWrites.length === 0
+    ...(report.decision.length + report.auditWrites.length + report.transfer.length === 0
       ? []
       : [...inProcessLines(report).map((line) => `- ${line}`), '']),
     '| target | store | measured | limit | |',

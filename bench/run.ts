@@ -9,6 +9,7 @@ import { type Child, killAllChildren, ROOT, startBaseline, startFtshare } from '
 import { type Block, evaluate, type Measurement, machine, type Report, renderText, writeReport } from './report.ts';
 import { benchAdminKey, type Dataset, openBenchStore, SIZES, type SizeSpec, seed, seedDeletePool } from './seed.ts';
 import { measureStartup, STARTUP_MODES, type StartupResult } from './startup.ts';
+import { measureTransfer, type TransferResult } from './transfer.ts';
 
 /**
  * `npm run bench [-- --quick] [-- --postgres URL]`: the real server as a child process on
@@ -414,6 +415,11 @@ async function main(): Promise<void> {
       auditWrites.push(await measureAuditWrites(store, postgresUrl, args.quick ? 1 : 3, args.quick ? 3 : 5, log));
     }
   }
+  // Export and import through the CLI, SQLite to SQLite: the rate an operator moving a store sees.
+  const transfer: TransferResult[] = [];
+  if (!args['skip-in-process'] && !args['startup-only'] && stores.includes('sqlite')) {
+    transfer.push(await measureTransfer(args.quick ? 100_000 : 1_000_000, scratch, log));
+  }
   const report: Report = {
     mode,
     startedAt,
@@ -424,7 +430,8 @@ async function main(): Promise<void> {
     blocks,
     decision,
     auditWrites,
-    ...evaluate(blocks, startup, decision, auditWrites),
+    transfer,
+    ...evaluate(blocks, startup, decision, auditWrites, transfer),
   };
   process.stdout.write(`\n${renderText(report)}\n\n`);
   for (const path of writeReport(report)) log(`wrote ${path}`);
