@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { AUDIT_EVENT_TYPES } from '../storage/store.ts';
 import { IdString, LIMITS, Nullable, StringEnum } from './schemas.ts';
 
 /**
@@ -78,7 +79,7 @@ export const StateModelPermissions = Type.Object(
 export const StateAuditEvent = Type.Object(
   {
     id: IdString('Event id.'),
-    type: Type.String({ minLength: 1, maxLength: 128 }),
+    type: StringEnum([...AUDIT_EVENT_TYPES]),
     effective_at: Seconds,
     project_id: Nullable(IdString('The project it concerns.')),
     resource_id: Type.String({ minLength: 1, maxLength: LIMITS.checkpointName }),

@@ -69,23 +69,27 @@ export type Actor = { keyId: string; type: 'user' | 'service_account'; principal
 /** Every write carries who makes it (null: start-up or the `org create` command) and when. */
 export type WriteMeta = { actor: Actor | null; now: number };
 
-export type AuditEventType =
-  | 'checkpoint.permission.created'
-  | 'checkpoint.permission.deleted'
-  | 'project.created'
-  | 'project.updated'
-  | 'project.archived'
-  | 'service_account.created'
-  | 'service_account.updated'
-  | 'service_account.deleted'
-  | 'api_key.created'
-  | 'api_key.updated'
-  | 'api_key.deleted'
-  | 'model_permissions.updated'
-  | 'model_permissions.deleted'
-  | 'checkpoint.registered'
-  | 'checkpoint.deleted'
-  | 'organization.imported';
+/** Every type of audit event ftshare writes (closed: the audit log's scans rely on it). */
+export const AUDIT_EVENT_TYPES = [
+  'checkpoint.permission.created',
+  'checkpoint.permission.deleted',
+  'project.created',
+  'project.updated',
+  'project.archived',
+  'service_account.created',
+  'service_account.updated',
+  'service_account.deleted',
+  'api_key.created',
+  'api_key.updated',
+  'api_key.deleted',
+  'model_permissions.updated',
+  'model_permissions.deleted',
+  'checkpoint.registered',
+  'checkpoint.deleted',
+  'organization.imported',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /** One audit event as written: `resourceId` is the changed object's id, `project` the project it concerns. */
 export type AuditEventInput = {

@@ -1,6 +1,6 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
 import type { Database } from '../schema.ts';
-import type { AuditEvent, AuditQuery, Page } from '../store.ts';
+import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditQuery, type Page } from '../store.ts';
 import { pageLimit, type SqlContext, toPage } from './context.ts';
 import { auditEventFromRow } from './rows.ts';
 
@@ -18,7 +18,7 @@ import { auditEventFromRow } from './rows.ts';
 type Events = SelectQueryBuilder<Database, 'audit_events', object>;
 
 /** Beyond this many scans per page, one plain query is cheaper than the union. */
-const MAX_BRANCHES = 64;
+const MAX_BRANCHES = 128;
 
 type Driver = { column: 'project_id' | 'type' | 'resource_id' | 'actor_id'; values: string[] };
 
@@ -40,16 +40,18 @@ function filtered(select: Events, query: AuditQuery, pinned: ReadonlySet<string>
   return out;
 }
 
-/** The scans a page is the union of: one per value of the most selective filter (or pair of filters). */
+/**
+ * The scans a page is the union of: one per value of the most selective filter, or per (project,
+ * type) pair — for projects without a type filter, with every type there is (the closed list).
+ */
 function branches(query: AuditQuery): Array<Record<string, string>> | null {
-  const pairs =
-    query.projectIds && query.types
-      ? query.projectIds.flatMap((projectId) => (query.types ?? []).map((type) => ({ project_id: projectId, type })))
-      : null;
+  const types = query.types ?? AUDIT_EVENT_TYPES;
+  const pairs = query.projectIds
+    ? query.projectIds.flatMap((projectId) => types.map((type) => ({ project_id: projectId, type })))
+    : null;
   const candidates: Array<Array<Record<string, string>>> = [];
   if (query.resourceIds) candidates.push(query.resourceIds.map((v) => ({ resource_id: v })));
   if (pairs) candidates.push(pairs);
-  if (query.projectIds) candidates.push(query.projectIds.map((v) => ({ project_id: v })));
   if (query.actorIds) candidates.push(query.actorIds.map((v) => ({ actor_id: v })));
   if (query.types) candidates.push(query.types.map((v) => ({ type: v })));
   return candidates.find((c) => c.length <= MAX_BRANCHES) ?? null;
