@@ -115,13 +115,16 @@ export type ServerOptions = {
   logFile: string;
   /** Directory for a V8 CPU profile of the server, written when it stops. */
   cpuProfileDir?: string;
+  /** The same server writing no audit events (bench/server-without-audit.ts), to measure their cost. */
+  withoutAudit?: boolean;
 };
 
 /** The real server as `npm start` runs it: the compiled dist/main.js (`npm run bench` builds it first), on loopback. */
 export function startFtshare(options: ServerOptions): Promise<Child> {
   const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const entry = options.withoutAudit ? ['--import', 'tsx', 'bench/server-without-audit.ts'] : ['dist/main.js', 'serve'];
   return start(
-    [...profile, 'dist/main.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', options.logLevel],
+    [...profile, ...entry, '--host', '127.0.0.1', '--port', '0', '--log-level', options.logLevel],
     { FTSHARE_DB: options.db, FTSHARE_ADMIN_KEY: options.adminKey },
     'ftshare server',
     options.logFile,

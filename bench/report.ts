@@ -16,6 +16,7 @@ export const ROUTES = [
   'models list',
   'audit page',
   'create',
+  'create (no audit)',
   'delete',
 ] as const;
 export type RouteName = (typeof ROUTES)[number];
@@ -179,6 +180,21 @@ export function evaluate(
         met: store === 'sqlite' && full ? large.seed.seconds <= 60 : null,
       });
     }
+  }
+  for (const block of blocks) {
+    const audited = block.measurements.find((m) => m.route === 'create');
+    const bare = block.measurements.find((m) => m.route === 'create (no audit)');
+    if (!audited || !bare) continue;
+    // Against the baseline measured before each, so a machine that drifted between the two runs
+    // does not count as auditing's cost.
+    const ratio = (audited.ratio ?? Number.NaN) / (bare.ratio ?? Number.NaN);
+    targets.push({
+      store: block.store,
+      what: `create with audit events / without (each ÷ its baseline), ${block.size} (${block.permissions.toLocaleString('en-US')})`,
+      value: `${ratio.toFixed(2)} (${Math.round(audited.rps)} vs ${Math.round(bare.rps)} req/s; ${audited.serverCpuUsPerRequest.toFixed(0)} vs ${bare.serverCpuUsPerRequest.toFixed(0)} µs CPU/req)`,
+      limit: '≥ 0.9',
+      met: ratio >= 0.9,
+    });
   }
   for (const d of decision) {
     const full = d.permissions >= 1_000_000;

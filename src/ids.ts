@@ -39,9 +39,10 @@ export function randomHex(bytes: number): string {
 }
 
 /**
- * `ms` as 8 base62 digits, most significant first (enough until the year 8900): ids that start with
- * it are inserted at the end of their unique index, not at a random page of it — for the audit
- * log, which every write adds to, that is a page write saved per event.
+ * `ms` as 8 base62 digits, most significant first (enough until the year 8900). Ids the store
+ * indexes start with it, so a new id goes in at the end of its indexes (the unique index, the
+ * audit log's resource index) instead of at a random page: on a busy store, page writes saved on
+ * every insert. The rest of each id stays random (16 base62 characters or more).
  */
 function sortableBase62(ms: number): string {
   let out = '';
@@ -53,14 +54,17 @@ function sortableBase62(ms: number): string {
   return out;
 }
 
+/** The time now, sortable, then `random` random base62 characters. */
+const sortable = (random: number) => `${sortableBase62(Date.now())}${randomBase62(random)}`;
+
 /** Every id prefix ftshare mints; OpenAI's where OpenAI has one. */
 export const newId = {
   organization: () => `org-${randomBase62(24)}`,
-  project: () => `proj_${randomBase62(24)}`,
-  permission: () => `cp_${randomBase62(24)}`,
-  apiKey: () => `key_${randomBase62(16)}`,
-  serviceAccount: () => `svc_acct_${randomBase62(24)}`,
-  auditEvent: () => `audit_log-${sortableBase62(Date.now())}${randomBase62(16)}`,
+  project: () => `proj_${sortable(16)}`,
+  permission: () => `cp_${sortable(16)}`,
+  apiKey: () => `key_${sortable(8)}`,
+  serviceAccount: () => `svc_acct_${sortable(16)}`,
+  auditEvent: () => `audit_log-${sortable(16)}`,
   /** The `x-request-id` of every response. */
   request: () => `req_${randomHex(12)}`,
 } as const;

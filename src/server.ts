@@ -22,16 +22,23 @@ const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 
 const processLogger = (config: Config) => createLogger(config.logLevel, { pretty: process.stdout.isTTY === true });
 
-function openProcessStore(config: Config, logger: Logger): Promise<Store> {
-  return openStore(
+/**
+ * What only code can ask of a server process, never a setting: the benchmark measures writes
+ * against the same server with audit events left out (`bench/server-without-audit.ts`).
+ */
+export type ProcessOverrides = { audit?: false };
+
+function openProcessStore(config: Config, logger: Logger, overrides: ProcessOverrides = {}): Promise<Store> {
+  return openStore({
     // Message and code only: pg attaches its whole client object to these errors.
-    storeOptions(config, (error) =>
+    ...storeOptions(config, (error) =>
       logger.warn(
         { err: { message: error.message, code: (error as { code?: unknown }).code } },
         'idle store connection failed',
       ),
     ),
-  );
+    ...overrides,
+  });
 }
 
 /**
@@ -92,9 +99,9 @@ async function run(
 }
 
 /** `ftshare serve`: open the store, make sure an admin key exists, and serve. */
-export async function serve(config: Config): Promise<void> {
+export async function serve(config: Config, overrides: ProcessOverrides = {}): Promise<void> {
   const logger = await processLogger(config);
-  const store = await openProcessStore(config, logger);
+  const store = await openProcessStore(config, logger, overrides);
   const bootstrap = await bootstrapAdminKey(store, systemClock, config.adminKey);
   if (bootstrap.kind === 'minted') {
     try {

@@ -26,7 +26,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     store = PostgresStore.open({ ...options, url: options.db });
   } else {
     const { SqliteStore } = await import('./sqlite.ts');
-    store = SqliteStore.open(options.db);
+    store = SqliteStore.open(options.db, options.audit === undefined ? {} : { audit: options.audit });
   }
   try {
     await store.migrate();

@@ -31,7 +31,7 @@ const INDEXES = [
   'api_keys_by_project',
   'audit_events_by_project_type',
   'checkpoint_permissions_by_checkpoint_seq',
-  'checkpoint_permissions_by_project',
+  'checkpoint_permissions_by_grantee',
   'checkpoints_by_owner',
   'projects_by_org',
   'service_accounts_by_project',
