@@ -319,6 +319,53 @@ for (const backend of await backends()) {
       });
     });
 
+    test('auditLogs.list: a project’s grants, filtered and auto-paged, newest first; project keys refused', async () => {
+      const owner = await organization().projects.create({ name: 'audit owner' });
+      const projects = [];
+      for (let i = 0; i < 3; i++) projects.push(await organization().projects.create({ name: `audited ${i}` }));
+      const checkpoint = uniqueCheckpoint();
+      await registerCheckpoint(api, checkpoint, owner.id);
+      const granted = [];
+      for (const project of projects) {
+        granted.push(
+          ...(await admin.fineTuning.checkpoints.permissions.create(checkpoint, { project_ids: [project.id] })).data,
+        );
+      }
+      await admin.fineTuning.checkpoints.permissions.delete(granted[0]?.id ?? '', {
+        fine_tuned_model_checkpoint: checkpoint,
+      });
+
+      // The SDK sends arrays as `name[]=…`; limit 1 makes it follow the cursors for every event.
+      const events = await all(
+        organization().auditLogs.list({
+          project_ids: [projects[0]?.id ?? ''],
+          event_types: ['checkpoint.permission.created', 'checkpoint.permission.deleted'],
+          limit: 1,
+        }),
+      );
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['checkpoint.permission.deleted', 'checkpoint.permission.created'],
+      );
+      const created = events[1] as unknown as Record<string, { id: string; data: Record<string, string> }>;
+      assert.deepEqual(created['checkpoint.permission.created'], {
+        id: granted[0]?.id,
+        data: { project_id: projects[0]?.id, fine_tuned_model_checkpoint: checkpoint },
+      });
+      assert.equal(events[0]?.project?.id, projects[0]?.id);
+      assert.equal(events[0]?.actor?.type, 'api_key');
+
+      // Every grant of the three, by resource id.
+      const byResource = await all(organization().auditLogs.list({ resource_ids: granted.map((p) => p.id) }));
+      assert.equal(byResource.length, 4);
+
+      const account = await organization().projects.serviceAccounts.create(owner.id, { name: 'audit reader' });
+      await rejectsWith(
+        keyClient(account.api_key?.value ?? '').admin.organization.auditLogs.list(),
+        OpenAI.PermissionDeniedError,
+      );
+    });
+
     test('adminAPIKeys: the last active admin key cannot be deleted (BadRequestError)', async () => {
       const keys = await all(organization().adminAPIKeys.list({ limit: 100 }));
       const configured = keys.find((k) => k.name === 'FTSHARE_ADMIN_KEY');
