@@ -153,6 +153,7 @@ export async function measureDecision(
   try {
     const started = performance.now();
     const { projects, checkpoints, perCheckpoint } = await seedWorld(store, size.projects, size.permissions);
+    await database.analyze();
     const seedSeconds = (performance.now() - started) / 1000;
     log(
       `decision (${kind}): seeded ${size.permissions.toLocaleString('en-US')} permissions in ${seedSeconds.toFixed(1)} s`,

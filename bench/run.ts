@@ -134,6 +134,7 @@ async function runBlock(store: Block['store'], size: SizeSpec): Promise<Block> {
   } finally {
     await handle.close();
   }
+  await database.analyze();
   log(`${tag}: seeded in ${dataset.seedSeconds.toFixed(1)} s`);
 
   const serverOptions = {
