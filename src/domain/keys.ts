@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { randomBase62 } from '../ids.ts';
 
 export type KeyKind = 'admin' | 'project';
@@ -14,7 +14,9 @@ const PREFIX: Record<KeyKind, string> = { admin: 'sk-admin-', project: 'sk-proj-
  * guessing, while a deterministic hash lets every request find its key with one indexed lookup.
  */
 export function hashKey(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  // crypto.hash (Node ≥ 20.12), one call: half the cost of createHash().update().digest() on the
+  // path of every request.
+  return hash('sha256', secret, 'hex');
 }
 
 /** At most the first 6 and last 4 characters, as CONTRACT §2 allows in messages and listings. */
