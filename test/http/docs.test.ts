@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { SETTINGS } from '../../src/config.ts';
 import { backends, openTestStore } from '../support/backends.ts';
 import { send } from '../support/http.ts';
 import { bearer, newOrg, testApp } from '../support/world.ts';
@@ -45,3 +46,13 @@ if (sqlite) {
     });
   });
 }
+
+describe('the README lists every setting of the server', () => {
+  test('its configuration table names each flag and environment variable of `ftshare serve`', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Running'));
+    const rows = [...table.matchAll(/^\| `(--[a-z-]+)` +\| `([A-Z_]+)` +\|/gm)].map((m) => `${m[1]} ${m[2]}`);
+    const settings = SETTINGS.map((s) => `${s.flag.split(' ')[0]} ${s.env}`);
+    assert.deepEqual([...rows].sort(), [...settings].sort());
+  });
+});
