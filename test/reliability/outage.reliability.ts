@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { PG_ADMIN_URL, postgresOnly, type TestDatabase } from '../support/backends.ts';
+import { newAdminKey } from '../support/remote.ts';
+import { type RunningServer, startServer } from '../support/server.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
+import { recordFigures } from './figures.ts';
+import { Ledger } from './ledger.ts';
+import { type Answer, exportState, prng, runWrites, seedLedger } from './workload.ts';
+
+/**
+ * Issue 10, item 6: PostgreSQL going away under mixed writes, without restarting ftshare. While
+ * it is away every answer is 503 with `retry-after` (and `x-should-retry`); once it is back, full
+ * service within 5 s, measured as the time after which every request sent succeeds; and no
+ * acknowledged write is lost across the outages.
+ *
+ * "Away" through a TCP proxy between the server and the shared PostgreSQL (which is never
+ * stopped): `down` is a stopped database (connections reset, new ones refused), `stall` an
+ * unreachable one (nothing gets through, connections hang) that comes back having forgotten the
+ * connections it had, so the pool must give up on them.
+ */
+const postgres = await postgresOnly('the PostgreSQL outage faults (test/reliability/outage.reliability.ts)');
+
+const CYCLES = (process.env.FTSHARE_OUTAGE_CYCLES ?? 'down,stall,down,down,stall').split(',') as ('down' | 'stall')[];
+const OUTAGE_MS = 3_000;
+/** How long the load goes on after the database is back: long enough to show service is whole. */
+const AFTER_MS = 8_000;
+const FULL_SERVICE_WITHIN_MS = 5_000;
+
+function unavailableProblems(answer: Answer): string[] {
+  const problems: string[] = [];
+  if (answer.headers.get('retry-after') === null) problems.push('503 without retry-after');
+  if (answer.headers.get('x-should-retry') !== 'true') problems.push('503 without x-should-retry: true');
+  if (!answer.headers.get('x-request-id')) problems.push('503 without x-request-id');
+  if (answer.body?.error?.code !== 'store_unavailable') problems.push(`503 body ${JSON.stringify(answer.body)}`);
+  return problems;
+}
+
+if (postgres) {
+  describe('PostgreSQL away under load, ftshare left running', () => {
+    let database: TestDatabase | undefined;
+    let proxy: TcpProxy | undefined;
+    let server: RunningServer | undefined;
+    after(async () => {
+      await server?.kill();
+      await proxy?.close();
+      await database?.drop();
+    });
+
+    test(`503 with retry-after while away, full service within ${FULL_SERVICE_WITHIN_MS / 1000} s of its return, nothing acknowledged lost`, {
+      timeout: 10 * 60_000,
+    }, async () => {
+      database = await postgres.createDatabase();
+      const target = new URL(PG_ADMIN_URL);
+      proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+      const adminKey = newAdminKey();
+      server = await startServer({
+        db: proxy.route(database.url),
+        adminKey,
+        args: ['--pg-statement-timeout-ms', '2000', '--pg-connect-timeout-ms', '1000', '--pg-pool-size', '6'],
+        startTimeoutMs: 120_000,
+      });
+      const pid = server.child.pid;
+      const origin = new URL(server.baseURL).origin;
+      const ledger = new Ledger(new Set((await exportState(origin, adminKey)).api_keys.map((k) => k.id)));
+      await seedLedger(origin, adminKey, ledger);
+      const random = prng(Math.floor(Math.random() * 2 ** 31));
+
+      const problems: string[] = [];
+      const recoveries: { kind: string; firstOkMs: number; fullServiceMs: number }[] = [];
+      let unavailable = 0;
+      for (const kind of CYCLES) {
+        let stopped = false;
+        const writes = runWrites({
+          origin,
+          adminKey,
+          ledger,
+          random,
+          concurrency: 6,
+          stopped: () => stopped,
+          pauseAfterFailureMs: 50,
+          keepAnswers: true,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const downAt = performance.now();
+        if (kind === 'down') await proxy.down();
+        else proxy.stall();
+        await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+        const upAt = performance.now();
+        await proxy.up({ resumeStalled: false });
+        await new Promise((resolve) => setTimeout(resolve, AFTER_MS));
+        stopped = true;
+        const tally = await writes;
+
+        for (const answer of tally.answers) {
+          if (answer.status === 503) {
+            unavailable++;
+            problems.push(...unavailableProblems(answer));
+          } else if (answer.status !== 200) {
+            problems.push(`${kind}: answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+          } else if (answer.sentAt > downAt && answer.answeredAt < upAt) {
+            problems.push(`${kind}: a 200 while the database was away`);
+          }
+        }
+        if (tally.noAnswer > 0) problems.push(`${kind}: ${tally.noAnswer} requests got no answer`);
+        const afterUp = tally.answers.filter((a) => a.sentAt >= upAt);
+        const firstOk = Math.min(...afterUp.filter((a) => a.status === 200).map((a) => a.answeredAt));
+        const lastFailureSent = Math.max(upAt, ...afterUp.filter((a) => a.status !== 200).map((a) => a.sentAt));
+        const recovery = {
+          kind,
+          firstOkMs: Math.round(firstOk - upAt),
+          // From then on every request sent was served: the moment after the last one that was not.
+          fullServiceMs: Math.round(Math.max(firstOk, lastFailureSent) - upAt),
+        };
+        recoveries.push(recovery);
+        if (!(recovery.fullServiceMs <= FULL_SERVICE_WITHIN_MS)) {
+          problems.push(`${kind}: full service only ${recovery.fullServiceMs} ms after the database came back`);
+        }
+        const servedLate = afterUp.filter((a) => a.sentAt > lastFailureSent).length;
+        if (servedLate < 20) problems.push(`${kind}: only ${servedLate} requests after recovery: not shown whole`);
+      }
+
+      const check = ledger.reconcile(await exportState(origin, adminKey));
+      problems.push(...check.problems);
+      assert.equal(server.child.pid, pid, 'the same process throughout');
+      assert.equal(server.child.exitCode, null, server.output());
+
+      const worst = Math.max(...recoveries.map((r) => r.fullServiceMs));
+      recordFigures('pg-outage', 'postgres', {
+        outages: CYCLES.length,
+        'outage length': [OUTAGE_MS, 'ms'],
+        '503 answers (all with retry-after)': unavailable,
+        'full service after the database is back, per outage': recoveries
+          .map((r) => `${r.kind} ${r.fullServiceMs} ms (first 200 at ${r.firstOkMs} ms)`)
+          .join('; '),
+        'full service after the database is back, worst': [worst, 'ms'],
+        'acknowledged writes checked': ledger.acknowledged,
+        'acknowledged writes lost': check.lost,
+        'half-applied batch grants': check.halfApplied,
+        'ftshare restarts': 0,
+      });
+      assert.deepEqual(problems, []);
+    });
+  });
+}
