@@ -24,6 +24,7 @@ const SUITES = [
   'test/reliability/sigterm.reliability.ts',
   'test/reliability/outage.reliability.ts',
   'test/reliability/disk-full.reliability.ts',
+  'test/http/fuzz.test.ts',
   'test/http/auth.test.ts',
 ];
 
