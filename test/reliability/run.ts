@@ -26,6 +26,7 @@ const SUITES = [
   'test/reliability/disk-full.reliability.ts',
   'test/http/fuzz.test.ts',
   'test/http/auth.test.ts',
+  'test/http/isolation.test.ts',
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'ftshare-figures-'));
