@@ -6,7 +6,8 @@ import { type RunningServer, startServer } from '../support/server.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { recordFigures } from './figures.ts';
 import { Ledger } from './ledger.ts';
-import { type Answer, exportState, prng, runWrites, seedLedger } from './workload.ts';
+import { outageCycle, type Recovery } from './outage-cycle.ts';
+import { exportState, prng, seedLedger } from './workload.ts';
 
 /**
  * Issue 10, item 6: PostgreSQL going away under mixed writes, without restarting ftshare. While
@@ -26,15 +27,6 @@ const OUTAGE_MS = 3_000;
 /** How long the load goes on after the database is back: long enough to show service is whole. */
 const AFTER_MS = 8_000;
 const FULL_SERVICE_WITHIN_MS = 5_000;
-
-function unavailableProblems(answer: Answer): string[] {
-  const problems: string[] = [];
-  if (answer.headers.get('retry-after') === null) problems.push('503 without retry-after');
-  if (answer.headers.get('x-should-retry') !== 'true') problems.push('503 without x-should-retry: true');
-  if (!answer.headers.get('x-request-id')) problems.push('503 without x-request-id');
-  if (answer.body?.error?.code !== 'store_unavailable') problems.push(`503 body ${JSON.stringify(answer.body)}`);
-  return problems;
-}
 
 if (postgres) {
   describe('PostgreSQL away under load, ftshare left running', () => {
@@ -67,57 +59,24 @@ if (postgres) {
       const random = prng(Math.floor(Math.random() * 2 ** 31));
 
       const problems: string[] = [];
-      const recoveries: { kind: string; firstOkMs: number; fullServiceMs: number }[] = [];
+      const recoveries: Recovery[] = [];
       let unavailable = 0;
       for (const kind of CYCLES) {
-        let stopped = false;
-        const writes = runWrites({
+        const cycle = await outageCycle({
+          kind,
           origin,
           adminKey,
           ledger,
           random,
-          concurrency: 6,
-          stopped: () => stopped,
-          pauseAfterFailureMs: 50,
-          keepAnswers: true,
+          takeDown: async () => (kind === 'down' ? proxy?.down() : proxy?.stall()),
+          bringBack: async () => proxy?.up({ resumeStalled: false }),
+          outageMs: OUTAGE_MS,
+          afterMs: AFTER_MS,
+          fullServiceWithinMs: FULL_SERVICE_WITHIN_MS,
         });
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const downAt = performance.now();
-        if (kind === 'down') await proxy.down();
-        else proxy.stall();
-        await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
-        const upAt = performance.now();
-        await proxy.up({ resumeStalled: false });
-        await new Promise((resolve) => setTimeout(resolve, AFTER_MS));
-        stopped = true;
-        const tally = await writes;
-
-        for (const answer of tally.answers) {
-          if (answer.status === 503) {
-            unavailable++;
-            problems.push(...unavailableProblems(answer));
-          } else if (answer.status !== 200) {
-            problems.push(`${kind}: answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-          } else if (answer.sentAt > downAt && answer.answeredAt < upAt) {
-            problems.push(`${kind}: a 200 while the database was away`);
-          }
-        }
-        if (tally.noAnswer > 0) problems.push(`${kind}: ${tally.noAnswer} requests got no answer`);
-        const afterUp = tally.answers.filter((a) => a.sentAt >= upAt);
-        const firstOk = Math.min(...afterUp.filter((a) => a.status === 200).map((a) => a.answeredAt));
-        const lastFailureSent = Math.max(upAt, ...afterUp.filter((a) => a.status !== 200).map((a) => a.sentAt));
-        const recovery = {
-          kind,
-          firstOkMs: Math.round(firstOk - upAt),
-          // From then on every request sent was served: the moment after the last one that was not.
-          fullServiceMs: Math.round(Math.max(firstOk, lastFailureSent) - upAt),
-        };
-        recoveries.push(recovery);
-        if (!(recovery.fullServiceMs <= FULL_SERVICE_WITHIN_MS)) {
-          problems.push(`${kind}: full service only ${recovery.fullServiceMs} ms after the database came back`);
-        }
-        const servedLate = afterUp.filter((a) => a.sentAt > lastFailureSent).length;
-        if (servedLate < 20) problems.push(`${kind}: only ${servedLate} requests after recovery: not shown whole`);
+        recoveries.push(cycle.recovery);
+        unavailable += cycle.unavailable;
+        problems.push(...cycle.problems);
       }
 
       const check = ledger.reconcile(await exportState(origin, adminKey));

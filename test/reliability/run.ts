@@ -9,7 +9,8 @@ import type { Figure } from './figures.ts';
  * `npm run test:reliability`: issue 10's items 6–8 in one run, then their figures.
  *
  * - faults (here only: minutes of work): SIGKILL during mixed writes (50 kills per store), SIGTERM
- *   under load, PostgreSQL going away under load, a full disk under the SQLite store;
+ *   under load, PostgreSQL going away under load (through a proxy, and a private cluster really
+ *   stopped and started), a full disk under the SQLite store;
  * - the fuzz and the isolation matrix (also in `npm test`).
  *
  * Everything `node --test` prints is passed through; the figures the suites recorded come last,
@@ -23,6 +24,7 @@ const SUITES = [
   'test/reliability/sigkill.reliability.ts',
   'test/reliability/sigterm.reliability.ts',
   'test/reliability/outage.reliability.ts',
+  'test/reliability/pg-restart.reliability.ts',
   'test/reliability/disk-full.reliability.ts',
   'test/http/fuzz.test.ts',
   'test/http/auth.test.ts',
