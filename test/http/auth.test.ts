@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { mintKey } from '../../src/domain/keys.ts';
+import { recordFigures } from '../reliability/figures.ts';
 import { backends } from '../support/backends.ts';
 import {
   addAdminKey,
@@ -24,17 +25,32 @@ import { bearer, createProject, newOrg, projectKey } from '../support/world.ts';
 for (const backend of await backends()) {
   describe(`auth matrix (${backend.name})`, () => {
     const world = useWorld(backend);
+    const cells = { run: 0, passed: 0 };
+    /** One cell of the matrix (a route and a kind of key), counted for npm run test:reliability. */
+    const cell = (name: string, check: () => Promise<void>) =>
+      test(name, async () => {
+        cells.run++;
+        await check();
+        cells.passed++;
+      });
+    after(() =>
+      recordFigures('auth matrix', backend.name, {
+        'cells (route × no key, malformed, unknown, deleted, own project key, other organization’s admin key, own admin key)':
+          cells.run,
+        'cells failed (a leak or a wrong answer)': cells.run - cells.passed,
+      }),
+    );
 
     for (const route of V1_ROUTES) {
       const label = `${route.method} ${route.url(PLACEHOLDERS)}`;
 
-      test(`${label}: its own organization's admin key succeeds`, async () => {
+      cell(`${label}: its own organization's admin key succeeds`, async () => {
         const shared = await sharedCheckpoint(world.app, world.store);
         const response = await send(world.app, requestOf(route, shared, bearer(shared.org.adminKey)));
         assert.equal(response.status, 200, JSON.stringify(response.body));
       });
 
-      test(`${label}: no key, an empty key or another scheme → 401`, async () => {
+      cell(`${label}: no key, an empty key or another scheme → 401`, async () => {
         const shared = await sharedCheckpoint(world.app, world.store);
         const before = await snapshot(world.app, shared);
         const headerSets: Record<string, string>[] = [
@@ -53,7 +69,7 @@ for (const backend of await backends()) {
         assert.deepEqual(await snapshot(world.app, shared), before);
       });
 
-      test(`${label}: an unknown key → 401 invalid_api_key, the key redacted`, async () => {
+      cell(`${label}: an unknown key → 401 invalid_api_key, the key redacted`, async () => {
         const shared = await sharedCheckpoint(world.app, world.store);
         const before = await snapshot(world.app, shared);
         const keys = [mintKey('admin').secret, mintKey('project').secret, `${shared.org.adminKey}x`, 'sk-short'];
@@ -73,7 +89,7 @@ for (const backend of await backends()) {
         assert.deepEqual(await snapshot(world.app, shared), before);
       });
 
-      test(`${label}: a deleted admin key or project key → 401 invalid_api_key`, async () => {
+      cell(`${label}: a deleted admin key or project key → 401 invalid_api_key`, async () => {
         const shared = await sharedCheckpoint(world.app, world.store);
         const admin = await addAdminKey(world.app, shared.org.adminKey);
         const project = await serviceAccount(world.app, shared.org.adminKey, shared.owner);
@@ -94,7 +110,7 @@ for (const backend of await backends()) {
       });
 
       const projectOutcome = route.auth === 'admin' ? '403' : '200';
-      test(`${label}: a valid project key → ${projectOutcome}`, async () => {
+      cell(`${label}: a valid project key → ${projectOutcome}`, async () => {
         const shared = await sharedCheckpoint(world.app, world.store);
         // The owner's key and the grantee's key alike: neither is an admin.
         const keys = [
@@ -110,7 +126,7 @@ for (const backend of await backends()) {
         assert.deepEqual(await snapshot(world.app, shared), before);
       });
 
-      test(`${label}: another organization's admin key → exactly as if the resource did not exist`, async () => {
+      cell(`${label}: another organization's admin key → exactly as if the resource did not exist`, async () => {
         const shared = await sharedCheckpoint(world.app, world.store);
         const stranger = await newOrg(world.store);
         await createProject(world.app, stranger.adminKey, 'the stranger’s own');

@@ -23,22 +23,29 @@ for (const backend of await backends()) {
     const clock = pinnedClock(Math.floor(Date.now() / 1000));
     /** An app over the same store whose clock the tests move. */
     let timed: FastifyInstance;
-    let cells = 0;
+    const cells = { run: 0, passed: 0 };
+    /** One cell of the matrix (a route and a kind of key), counted for npm run test:reliability. */
+    const cell = (name: string, check: () => Promise<void>) =>
+      test(name, async () => {
+        cells.run++;
+        await check();
+        cells.passed++;
+      });
     before(async () => {
       timed = await testApp(world.store, clock);
     });
     after(async () => {
       await timed?.close();
-      recordFigures('isolation', backend.name, {
-        'cells checked (route × key kind, this file; auth.test.ts has the rest)': cells,
-        leaks: 0,
+      recordFigures('isolation matrix', backend.name, {
+        'cells (route × expired admin key, other organization’s project key)': cells.run,
+        'cells failed (a leak or a wrong answer)': cells.run - cells.passed,
       });
     });
 
     for (const route of V1_ROUTES) {
       const label = `${route.method} ${route.url(PLACEHOLDERS)}`;
 
-      test(`${label}: an expired admin key → 401 invalid_api_key, as an unknown key`, async () => {
+      cell(`${label}: an expired admin key → 401 invalid_api_key, as an unknown key`, async () => {
         const shared = await sharedCheckpoint(world.app, world.store);
         const expiring = await addAdminKey(timed, shared.org.adminKey, { name: 'short-lived', expires_in_seconds: 60 });
         // Used (and so cached) while valid: expiry must still win the moment it passes.
@@ -58,45 +65,46 @@ for (const backend of await backends()) {
           assert.deepEqual(response.body, reference.body);
           assertNoLeak(shared, '', response.body);
           assert.deepEqual(await snapshot(world.app, shared), before);
-          cells++;
         } finally {
           clock.now -= 61;
         }
       });
 
-      test(`${label}: another organization's project key → its 403, or its own view, never this organization's`, async () => {
-        const shared = await sharedCheckpoint(world.app, world.store);
-        const stranger = await newOrg(world.store);
-        const strangerShared = await sharedCheckpoint(world.app, world.store);
-        const foreignKey = await projectKey(
-          world.app,
-          stranger.adminKey,
-          await ownProject(world.app, stranger.adminKey),
-        );
-        const ownKey = await projectKey(world.app, shared.org.adminKey, shared.grantee);
-        const before = await snapshot(world.app, shared);
+      cell(
+        `${label}: another organization's project key → its 403, or its own view, never this organization's`,
+        async () => {
+          const shared = await sharedCheckpoint(world.app, world.store);
+          const stranger = await newOrg(world.store);
+          const strangerShared = await sharedCheckpoint(world.app, world.store);
+          const foreignKey = await projectKey(
+            world.app,
+            stranger.adminKey,
+            await ownProject(world.app, stranger.adminKey),
+          );
+          const ownKey = await projectKey(world.app, shared.org.adminKey, shared.grantee);
+          const before = await snapshot(world.app, shared);
 
-        const request = requestOf(route, shared, bearer(foreignKey));
-        const response = await send(world.app, request);
-        if (route.auth === 'admin') {
-          // The same 403 as this organization's own project key: the key kind decides, not the ids.
-          const own = await send(world.app, requestOf(route, shared, bearer(ownKey)));
-          assertError(response, 403, { param: null, code: 'insufficient_permissions' });
-          assert.deepEqual(response.body, own.body);
-        } else if (route.foreign === 'absent') {
-          const ghost = ghostIds();
-          const absent = await send(world.app, requestOf(route, ghost, bearer(foreignKey)));
-          assert.equal(response.status, absent.status, JSON.stringify(response.body));
-          assert.deepEqual(response.body, substitute(absent.body, ghost, shared));
-        } else {
-          assert.equal(response.status, 200, JSON.stringify(response.body));
-        }
-        assertNoLeak(shared, `${request.url} ${JSON.stringify(request.payload ?? '')}`, response.body);
-        // Nor another organization's fixtures: the stranger's key sees none of a third one either.
-        assertNoLeak(strangerShared, `${request.url}`, response.body);
-        assert.deepEqual(await snapshot(world.app, shared), before);
-        cells++;
-      });
+          const request = requestOf(route, shared, bearer(foreignKey));
+          const response = await send(world.app, request);
+          if (route.auth === 'admin') {
+            // The same 403 as this organization's own project key: the key kind decides, not the ids.
+            const own = await send(world.app, requestOf(route, shared, bearer(ownKey)));
+            assertError(response, 403, { param: null, code: 'insufficient_permissions' });
+            assert.deepEqual(response.body, own.body);
+          } else if (route.foreign === 'absent') {
+            const ghost = ghostIds();
+            const absent = await send(world.app, requestOf(route, ghost, bearer(foreignKey)));
+            assert.equal(response.status, absent.status, JSON.stringify(response.body));
+            assert.deepEqual(response.body, substitute(absent.body, ghost, shared));
+          } else {
+            assert.equal(response.status, 200, JSON.stringify(response.body));
+          }
+          assertNoLeak(shared, `${request.url} ${JSON.stringify(request.payload ?? '')}`, response.body);
+          // Nor another organization's fixtures: the stranger's key sees none of a third one either.
+          assertNoLeak(strangerShared, `${request.url}`, response.body);
+          assert.deepEqual(await snapshot(world.app, shared), before);
+        },
+      );
     }
   });
 }
