@@ -43,6 +43,8 @@ type Minute = {
   p99Ms: number;
   rssMb: number;
   load1: number;
+  /** p99 per kind of request, ms. */
+  p99ByKindMs: Record<string, number>;
 };
 
 function rssBytes(pid: number): number {
@@ -96,6 +98,13 @@ async function soak(
     const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)] as T;
 
     let latencies: number[] = [];
+    /** This minute's latencies per kind of request (method and route), to tell which one moves. */
+    let byKind = new Map<string, number[]>();
+    const kindOf = (method: string, path: string) =>
+      `${method} ${path
+        .split('?')[0]
+        ?.replace(/ft:[^/]+/, '{checkpoint}')
+        .replace(/(proj|cp|key)_[A-Za-z0-9]+/g, '{id}')}`;
     let requests = 0;
     let errors = 0;
     const firstErrors: string[] = [];
@@ -108,7 +117,12 @@ async function soak(
       } catch (error) {
         if (firstErrors.length < 10) firstErrors.push(`${method} ${path}: ${error}`);
       }
-      latencies.push(performance.now() - started);
+      const elapsed = performance.now() - started;
+      latencies.push(elapsed);
+      const kind = kindOf(method, path);
+      const list = byKind.get(kind) ?? [];
+      list.push(elapsed);
+      byKind.set(kind, list);
       requests++;
       if (answer?.status !== 200) {
         errors++;
@@ -185,12 +199,25 @@ async function soak(
         p99Ms: Math.round(percentile(sorted, 99) * 100) / 100,
         rssMb: Math.round((rssBytes(server.pid) / 2 ** 20) * 10) / 10,
         load1: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+        p99ByKindMs: Object.fromEntries(
+          [...byKind].map(([kind, values]) => [
+            kind,
+            Math.round(
+              percentile(
+                values.sort((a, b) => a - b),
+                99,
+              ) * 100,
+            ) / 100,
+          ]),
+        ),
       };
+      const slowest = Object.entries(sample.p99ByKindMs).sort((a, b) => b[1] - a[1])[0];
       minutes.push(sample);
       process.stdout.write(
-        `  ${store} minute ${minute}: ${sample.requests} requests, ${sample.errors} errors, p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms, RSS ${sample.rssMb} MiB, load ${sample.load1}\n`,
+        `  ${store} minute ${minute}: ${sample.requests} requests, ${sample.errors} errors, p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms, RSS ${sample.rssMb} MiB, load ${sample.load1}; slowest p99 ${slowest?.[0]} ${slowest?.[1]} ms\n`,
       );
       latencies = [];
+      byKind = new Map();
       requests = 0;
       errors = 0;
     }
