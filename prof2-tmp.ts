@@ -43,7 +43,7 @@ for (const [name, q] of Object.entries(variants)) {
     db
       .prepare('explain query plan ' + q)
       .all(orgId, p, 'x')
-      .map((r: any) => r.detail)
+      .map((r) => (r as { detail: string }).detail)
       .join(' | '),
   );
 }
@@ -52,7 +52,7 @@ console.log(
   db
     .prepare('explain query plan ' + sql)
     .all(orgId, p, 'checkpoint.permission.created')
-    .map((r: any) => r.detail),
+    .map((r) => (r as { detail: string }).detail),
 );
 for (let i = 0; i < 500; i++) st.all(orgId, p, 'checkpoint.permission.created');
 const t = performance.now();
