@@ -119,7 +119,11 @@ export const serverError = () =>
     'server_error',
   );
 
-/** 503 with `x-should-retry: true`: the SDK retries it with backoff, which is what a store outage wants. */
+/**
+ * 503 with `x-should-retry: true` (the SDK retries it) and `retry-after: 1`: a hint for every other
+ * client and load balancer, and one second is about how long the pool takes to reconnect to a
+ * database that is back. The SDK honours it (up to 60 s) instead of its own backoff.
+ */
 export const storeUnavailable = () =>
   new ApiError(
     503,
@@ -127,5 +131,5 @@ export const storeUnavailable = () =>
     'The service is temporarily unable to reach its store. Please retry shortly.',
     null,
     'store_unavailable',
-    { 'x-should-retry': 'true' },
+    { 'x-should-retry': 'true', 'retry-after': '1' },
   );

@@ -23,6 +23,11 @@ export type EdgeLimits = Pick<
 export function serverOptions(limits: Partial<EdgeLimits>): FastifyHttpOptions<Server> {
   const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, trustProxy } = limits;
   return {
+    // On SIGTERM, a request that reaches the app on a keep-alive connection is served, with
+    // `Connection: close` so the client's next request goes elsewhere. Fastify's default answers it
+    // 503 with a body of its own: neither the OpenAI envelope nor an x-request-id, for a request
+    // the replica could still serve while it drains.
+    return503OnClosing: false,
     http: {
       // Node answers a missing Host with a bare 400 of its own; the request guards answer it instead.
       requireHostHeader: false,

@@ -31,20 +31,27 @@ const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
 
 const READ_TIMEOUT = 'Query read timeout';
 
+/** The pool's option (handed to every client it makes) saying a connection went silent. */
+type SilenceOption = { onSilentConnection?: () => void };
+
 /**
  * pg's client-side `query_timeout` rejects the caller but leaves the query outstanding on the
  * connection, which then goes back to the pool stuck behind it — on a network that drops packets,
- * for good. This client ends its connection instead, so the pool discards it and opens a new one.
+ * for good. This client ends its connection instead, so the pool discards it and opens a new one,
+ * and tells the pool (`onSilentConnection`): its idle connections most likely went silent too.
  */
 class GuardedClient extends pg.Client {
-  constructor(config?: pg.ClientConfig) {
+  constructor(config?: pg.ClientConfig & SilenceOption) {
     super(config);
     const query = this.query.bind(this) as (...args: unknown[]) => unknown;
     const guarded = (...args: unknown[]) => {
       const result = query(...preparedOnce(args));
       if (!(result instanceof Promise)) return result;
       return result.catch((error: unknown) => {
-        if (error instanceof Error && error.message === READ_TIMEOUT) void this.end().catch(() => {});
+        if (error instanceof Error && error.message === READ_TIMEOUT) {
+          void this.end().catch(() => {});
+          config?.onSilentConnection?.();
+        }
         throw error;
       });
     };
@@ -89,13 +96,30 @@ export class PostgresStore extends SqlStore {
   }
 
   static open(options: PostgresOptions): PostgresStore {
+    // After a network partition heals, each idle connection from before it is silent for good,
+    // and would cost the request that next takes it a full query timeout (a 503). When one
+    // connection times out, the idle ones are closed, as a database restart would close them:
+    // the pool drops them (its idle-error path) and opens fresh ones as requests need them.
+    const idle = new Set<pg.PoolClient>();
+    const closeIdle = () => {
+      for (const client of idle)
+        (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    };
+    const silence: SilenceOption = { onSilentConnection: closeIdle };
     const pool = new pg.Pool({
+      ...silence,
       Client: GuardedClient as unknown as new () => pg.ClientBase,
       connectionString: options.url,
       max: options.poolSize,
       statement_timeout: options.statementTimeoutMs,
       ...(options.statementTimeoutMs > 0
-        ? { query_timeout: options.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS }
+        ? {
+            query_timeout: options.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+            // A transaction whose client vanished without the database hearing of it (a network
+            // partition) would hold its row locks until TCP keepalive noticed, hours later, and
+            // every write needing them would time out meanwhile. ftshare's transactions never idle.
+            idle_in_transaction_session_timeout: options.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+          }
         : {}),
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       ssl: options.tls === 'disable' ? false : { rejectUnauthorized: options.tls === 'verify-full' },
@@ -106,6 +130,9 @@ export class PostgresStore extends SqlStore {
     });
     // Without a listener, an idle connection dropped by a database restart would crash the process.
     pool.on('error', (error) => options.onIdleError?.(error));
+    pool.on('release', (_error, client) => idle.add(client));
+    pool.on('acquire', (client) => idle.delete(client));
+    pool.on('remove', (client) => idle.delete(client));
     // The pool listens only while a connection is idle. One that dies while checked out (mid-query,
     // or mid-transaction between statements) also emits 'error', and unheard it would crash the
     // process; the query that was using it fails with the same error, which answers 503.

@@ -189,8 +189,10 @@ for (const backend of await backends()) {
           const ready = await send(app, { method: 'GET', url: '/readyz' });
           assertError(ready, 503, { code: 'store_unavailable' });
           assert.equal(ready.headers['x-should-retry'], 'true');
+          assert.equal(ready.headers['retry-after'], '1');
           const response = await send(app, { method: 'GET', url: '/v1/openapi.json', headers: bearer(org.adminKey) });
           assertError(response, status, { param: null, code: errorCode });
+          if (status === 503) assert.equal(response.headers['retry-after'], '1');
           assert.ok(!JSON.stringify(response.body).includes('internal detail'));
           assert.deepEqual((await send(app, { method: 'GET', url: '/healthz' })).body, { status: 'ok' });
         } finally {

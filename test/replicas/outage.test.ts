@@ -25,6 +25,7 @@ const OUTAGE_ANSWER_MS = STATEMENT_TIMEOUT_MS + 1_000 + CONNECT_TIMEOUT_MS + 5_0
 function assertUnavailable(reply: Reply, what: string): void {
   assert.equal(reply.status, 503, `${what}: ${reply.status} ${JSON.stringify(reply.body)}`);
   assert.equal(reply.headers.get('x-should-retry'), 'true', what);
+  assert.equal(reply.headers.get('retry-after'), '1', what);
   assert.ok(reply.headers.get('x-request-id'), what);
   assert.deepEqual(
     reply.body,
