@@ -100,17 +100,15 @@ export function migrationsFor(dialect: 'sqlite' | 'postgres'): MigrationProvider
           where sa.project_id = api_keys.project_id and sa.created_at = api_keys.created_at
           order by sa.id limit 1)
         where kind = 'project'`.execute(db);
-      // Key lists are ordered by (created_at, id): a total order without a row counter.
-      await db.schema
-        .createIndex('api_keys_by_org_kind')
-        .on('api_keys')
-        .columns(['org_id', 'kind', 'created_at', 'id'])
-        .execute();
-      await db.schema
-        .createIndex('api_keys_by_project')
-        .on('api_keys')
-        .columns(['org_id', 'project_id', 'created_at', 'id'])
-        .execute();
+      // Key lists are ordered by (created_at, id): a total order without a row counter. Only live
+      // keys are listed or checked, and deleted ones pile up (rotations, service accounts come and
+      // go): partial indexes keep those reads proportional to the keys that still work.
+      await sql`create index api_keys_by_org_kind on api_keys (org_id, kind, created_at, id) where revoked_at is null`.execute(
+        db,
+      );
+      await sql`create index api_keys_by_project on api_keys (org_id, project_id, created_at, id) where revoked_at is null`.execute(
+        db,
+      );
       await db.schema.createIndex('api_keys_by_service_account').on('api_keys').column('service_account_id').execute();
 
       await sql`alter table service_accounts add column role text not null default 'member'`.execute(db);

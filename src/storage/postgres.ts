@@ -4,6 +4,7 @@ import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrationsFor } from './migrations.ts';
 import type { Database } from './schema.ts';
+import { CUSTOM_PLAN } from './sql/context.ts';
 import { SqlStore } from './sql-store.ts';
 
 export type PostgresOptions = {
@@ -71,6 +72,8 @@ const statementNames = new Map<string, string>();
 function preparedOnce(args: unknown[]): unknown[] {
   const [text, values, ...rest] = args;
   if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0) return args;
+  // Marked queries stay unnamed: planned with their values, every time (sql/context.ts).
+  if (text.includes(CUSTOM_PLAN)) return args;
   let name = statementNames.get(text);
   if (name === undefined) {
     name = `ftshare_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;

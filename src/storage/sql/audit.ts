@@ -1,7 +1,7 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
 import type { Database } from '../schema.ts';
 import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditQuery, type Page } from '../store.ts';
-import { pageLimit, type SqlContext, toPage } from './context.ts';
+import { CUSTOM_PLAN, pageLimit, type SqlContext, toPage } from './context.ts';
 import { auditEventFromRow } from './rows.ts';
 
 /**
@@ -97,6 +97,9 @@ export async function listAuditEvents(
         )}) as scans order by seq ${order} limit ${pageLimit(query.limit)}`;
   const rows = await ctx.db
     .selectFrom('audit_events as event')
+    // PostgreSQL plans this one with its values every time (postgres.ts): a cached generic plan
+    // cannot tell a small organization from the whole log, and scanned it all (41 ms, not 0.08).
+    .modifyFront(sql.raw(CUSTOM_PLAN))
     .leftJoin('projects as project', 'project.id', 'event.project_id')
     .selectAll('event')
     .select('project.name as project_name')

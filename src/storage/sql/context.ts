@@ -180,6 +180,13 @@ export class SqlContext {
   }
 }
 
+/**
+ * Marks a query PostgreSQL should plan with its actual values each time instead of preparing it
+ * once (postgres.ts): for queries whose best plan depends on the values (a small organization's
+ * audit log in a large one). A comment, so SQLite reads past it.
+ */
+export const CUSTOM_PLAN = '/* custom plan */';
+
 /** Multi-row inserts of at most `size` rows: under both dialects' bound-parameter limits. */
 export function* chunks<T>(items: readonly T[], size = 500): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
