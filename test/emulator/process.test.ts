@@ -164,7 +164,7 @@ describe('ftshare emulate, as a process', () => {
   });
 });
 
-describe('in process: the README’s seed example, and no emulator routes in serve mode', () => {
+describe('in process: the documented seed example, and no emulator routes in serve mode', () => {
   let ctx: Awaited<ReturnType<typeof openTestStore>>;
   let app: FastifyInstance;
   before(async () => {
@@ -178,10 +178,10 @@ describe('in process: the README’s seed example, and no emulator routes in ser
     await ctx.dispose();
   });
 
-  test('the README’s seed example loads: two organizations, a key by secret and one by hash', async () => {
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
-    const yaml = /## Emulator[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
-    assert.ok(yaml, 'the Emulator section has a YAML seed');
+  test('docs/emulator.md’s seed example loads: two organizations, a key by secret and one by hash', async () => {
+    const doc = await readFile(new URL('../../docs/emulator.md', import.meta.url), 'utf8');
+    const yaml = /\*\*Seeds\.\*\*[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(yaml, 'the Seeds paragraph has a YAML example');
     const dir = await mkdtemp(join(tmpdir(), 'ftshare-readme-seed-'));
     const [sqlite] = BACKENDS;
     assert.ok(sqlite);

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { Selectable, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import {
   type ImportOutcome,
@@ -45,6 +45,23 @@ async function* seqPages<R extends { seq: number }>(page: (after: number) => Pro
   }
 }
 
+type SeqTable = 'projects' | 'checkpoints' | 'checkpoint_permissions';
+
+/** An organization's rows of a table keyed by `seq`, a page at a time. */
+const orgPages = <T extends SeqTable>(db: Executor, table: T, orgId: string, pageSize: number) =>
+  seqPages<Selectable<Database[T]> & { seq: number }>(
+    (after) =>
+      // Kysely cannot narrow a query over a union of tables; each of these has org_id and seq.
+      db
+        .selectFrom(table as SeqTable)
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(pageSize)
+        .execute() as Promise<(Selectable<Database[T]> & { seq: number })[]>,
+  );
+
 /** Rows of a table keyed by (created_at, id), a page after the last. */
 async function* timePages<R extends { created_at: number; id: string }>(
   page: (after: R | undefined) => Promise<R[]>,
@@ -60,16 +77,7 @@ async function* timePages<R extends { created_at: number; id: string }>(
 
 export async function* exportState(ctx: SqlContext, orgId: string, pageSize = 5_000): AsyncGenerator<Part> {
   const { db } = ctx;
-  for await (const rows of seqPages((after) =>
-    db
-      .selectFrom('projects')
-      .selectAll()
-      .where('org_id', '=', orgId)
-      .where('seq', '>', after)
-      .orderBy('seq')
-      .limit(pageSize)
-      .execute(),
-  )) {
+  for await (const rows of orgPages(db, 'projects', orgId, pageSize)) {
     yield { projects: rows.map(projectFromRow) };
   }
   for await (const rows of timePages<Awaited<ReturnType<typeof serviceAccountPage>>[number]>((last) =>
@@ -84,28 +92,10 @@ export async function* exportState(ctx: SqlContext, orgId: string, pageSize = 5_
   )) {
     yield { apiKeys: rows.map(apiKeyFromRow) };
   }
-  for await (const rows of seqPages((after) =>
-    db
-      .selectFrom('checkpoints')
-      .selectAll()
-      .where('org_id', '=', orgId)
-      .where('seq', '>', after)
-      .orderBy('seq')
-      .limit(pageSize)
-      .execute(),
-  )) {
+  for await (const rows of orgPages(db, 'checkpoints', orgId, pageSize)) {
     yield { checkpoints: rows.map(checkpointFromRow) };
   }
-  for await (const rows of seqPages((after) =>
-    db
-      .selectFrom('checkpoint_permissions')
-      .selectAll()
-      .where('org_id', '=', orgId)
-      .where('seq', '>', after)
-      .orderBy('seq')
-      .limit(pageSize)
-      .execute(),
-  )) {
+  for await (const rows of orgPages(db, 'checkpoint_permissions', orgId, pageSize)) {
     yield { permissions: rows.map(permissionFromRow) };
   }
   let afterProject = '';
