@@ -46,6 +46,11 @@ export class SqliteStore extends SqlStore {
     // NORMAL: COMMIT does not wait for the disk; DurableReads flushes the WAL before anyone hears.
     writer.pragma(`synchronous = ${inMemory ? 'FULL' : 'NORMAL'}`);
     writer.pragma('foreign_keys = ON');
+    // Each write is a savepoint in a shared transaction (sqlite-driver.ts): the first time a unit
+    // changes a page an earlier unit of its group changed, SQLite copies it to the savepoint's
+    // journal, by default a temporary file, a system call per page. In memory, an audited grant
+    // cost 30 % less CPU in process. It holds only what a rollback needs; durability is the WAL's.
+    writer.pragma('temp_store = MEMORY');
     writer.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Checkpoints run on a worker thread (sqlite-checkpoints.ts); this one is only a backstop.
     writer.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
