@@ -185,13 +185,14 @@ export function evaluate(
     const audited = block.measurements.find((m) => m.route === 'create');
     const bare = block.measurements.find((m) => m.route === 'create (no audit)');
     if (!audited || !bare) continue;
-    // Against the baseline measured before each, so a machine that drifted between the two runs
-    // does not count as auditing's cost.
-    const ratio = (audited.ratio ?? Number.NaN) / (bare.ratio ?? Number.NaN);
+    // By the server's CPU per write: both runs keep the server busy (writes are CPU-bound on its
+    // one event loop), and unlike req/s or the baselines measured before each, CPU per request
+    // hardly moves with the machine's other load. req/s are shown beside it.
+    const ratio = bare.serverCpuUsPerRequest / audited.serverCpuUsPerRequest;
     targets.push({
       store: block.store,
-      what: `create with audit events / without (each ÷ its baseline), ${block.size} (${block.permissions.toLocaleString('en-US')})`,
-      value: `${ratio.toFixed(2)} (${Math.round(audited.rps)} vs ${Math.round(bare.rps)} req/s; ${audited.serverCpuUsPerRequest.toFixed(0)} vs ${bare.serverCpuUsPerRequest.toFixed(0)} µs CPU/req)`,
+      what: `writes with audit events / without (server CPU per create), ${block.size} (${block.permissions.toLocaleString('en-US')})`,
+      value: `${ratio.toFixed(2)} (${audited.serverCpuUsPerRequest.toFixed(0)} vs ${bare.serverCpuUsPerRequest.toFixed(0)} µs CPU/req; ${Math.round(audited.rps)} vs ${Math.round(bare.rps)} req/s)`,
       limit: '≥ 0.9',
       met: ratio >= 0.9,
     });

@@ -18,7 +18,7 @@ import { measureTransfer, type TransferResult } from './transfer.ts';
  * See bench/README.md for what each figure means.
  */
 const USAGE = `usage: npm run bench -- [options]
-  --quick                  a run under 2 minutes: 1 s warm-up + 2 s per route, large size 100,000
+  --quick                  a shorter run: 1 s warm-up + 2 s per route, large size 100,000
   --postgres <url>         also run on PostgreSQL (default: $DATABASE_URL when set); the bench creates
                            and drops a database of its own through this URL
   --stores <list>          sqlite,postgres (default: sqlite, plus postgres when configured)
