@@ -5,6 +5,14 @@ import { ANY_KEY, EXTENSION, NO_KEY } from '../openapi.ts';
 
 const Status = Type.Object({ status: Type.String() });
 
+/**
+ * Health answers as fixed strings: the first `/readyz` is what an orchestrator waits for at start,
+ * and a string is sent as it is, without compiling the route's serializer first (compilers.ts).
+ */
+const OK = JSON.stringify({ status: 'ok' });
+const READY = JSON.stringify({ status: 'ready' });
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** CONTRACT §6: health for orchestrators (no auth, outside /v1) and the served OpenAPI document. */
 export function metaRoutes(app: App, { store }: RouteDeps): void {
   app.get(
@@ -19,7 +27,7 @@ export function metaRoutes(app: App, { store }: RouteDeps): void {
         response: { 200: Status },
       },
     },
-    async () => ({ status: 'ok' }),
+    async (_request, reply) => reply.type(JSON_TYPE).send(OK as never),
   );
 
   app.get(
@@ -34,14 +42,14 @@ export function metaRoutes(app: App, { store }: RouteDeps): void {
         response: { 200: Status, ...ERROR_RESPONSES },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       try {
         await store.ping();
       } catch (error) {
         request.log.warn({ err: error }, 'readiness check failed');
         throw storeUnavailable();
       }
-      return { status: 'ready' };
+      return reply.type(JSON_TYPE).send(READY as never);
     },
   );
 
