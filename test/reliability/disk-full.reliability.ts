@@ -8,8 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { newAdminKey } from '../support/remote.ts';
 import { type RunningServer, startServer } from '../support/server.ts';
 import { recordFigures } from './figures.ts';
-import { Ledger } from './ledger.ts';
-import { type Answer, exportState, prng, request, runWrites, seedLedger } from './workload.ts';
+import { type Answer, exportState, FAULT_SEED, prng, request, runWrites, startLedger } from './workload.ts';
 
 /**
  * Issue 10, item 6: the SQLite store's disk fills up under writes. Writes answer 503 (the
@@ -82,14 +81,13 @@ describe('the SQLite store on a full disk', () => {
   }, async () => {
     const db = join(dir, 'ftshare.db');
     const adminKey = newAdminKey();
-    const random = prng(Math.floor(Math.random() * 2 ** 31));
+    const random = prng(FAULT_SEED);
     const start = async () => {
       server = await startServer({ db, adminKey, startTimeoutMs: 120_000 });
       return new URL(server.baseURL).origin;
     };
     let origin = await start();
-    const ledger = new Ledger(new Set((await exportState(origin, adminKey)).api_keys.map((k) => k.id)));
-    await seedLedger(origin, adminKey, ledger);
+    const ledger = await startLedger(origin, adminKey);
 
     const problems: string[] = [];
     const check503 = (answers: Answer[], phase: string) => {

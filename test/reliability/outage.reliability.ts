@@ -5,9 +5,8 @@ import { newAdminKey } from '../support/remote.ts';
 import { type RunningServer, startServer } from '../support/server.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { recordFigures } from './figures.ts';
-import { Ledger } from './ledger.ts';
 import { outageCycle, type Recovery } from './outage-cycle.ts';
-import { exportState, prng, seedLedger } from './workload.ts';
+import { exportState, FAULT_SEED, prng, startLedger } from './workload.ts';
 
 /**
  * Issue 10, item 6: PostgreSQL going away under mixed writes, without restarting ftshare. While
@@ -66,9 +65,8 @@ if (postgres) {
       });
       const pid = server.child.pid;
       const origin = new URL(server.baseURL).origin;
-      const ledger = new Ledger(new Set((await exportState(origin, adminKey)).api_keys.map((k) => k.id)));
-      await seedLedger(origin, adminKey, ledger);
-      const random = prng(Math.floor(Math.random() * 2 ** 31));
+      const ledger = await startLedger(origin, adminKey);
+      const random = prng(FAULT_SEED);
 
       const problems: string[] = [];
       const recoveries: Recovery[] = [];

@@ -34,9 +34,12 @@ const SUITES = [
 const dir = mkdtempSync(join(tmpdir(), 'ftshare-figures-'));
 const figuresFile = join(dir, 'figures.jsonl');
 const started = Date.now();
+// One seed for every fault suite (each runs in a process of its own), shown so a run replays.
+const faultSeed = process.env.FTSHARE_FAULT_SEED ?? String(Math.floor(Math.random() * 2 ** 31));
+process.stdout.write(`fault seed ${faultSeed} (FTSHARE_FAULT_SEED=${faultSeed} replays this run's choices)\n`);
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...SUITES], {
   cwd: ROOT,
-  env: { ...process.env, FTSHARE_FIGURES_FILE: figuresFile },
+  env: { ...process.env, FTSHARE_FIGURES_FILE: figuresFile, FTSHARE_FAULT_SEED: faultSeed },
   stdio: 'inherit',
 });
 const code: number = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));

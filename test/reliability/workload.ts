@@ -8,6 +8,12 @@ import { type Export, Ledger } from './ledger.ts';
  * store can be checked against what was acknowledged.
  */
 
+/**
+ * The seed of a run's random choices, FTSHARE_FAULT_SEED when set (`npm run test:reliability` sets
+ * one for every suite and prints it): a failing run replays with the same value.
+ */
+export const FAULT_SEED = Number(process.env.FTSHARE_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
 /** A small seeded PRNG (mulberry32): a failing run replays with its seed. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -101,6 +107,13 @@ export type RunOptions = {
   /** Keep every answer in `answers` (for timing figures). */
   keepAnswers?: boolean;
 };
+
+/** A ledger of a fresh server: its keys as they are at start (bootstrap), then the seed below. */
+export async function startLedger(origin: string, adminKey: string): Promise<Ledger> {
+  const ledger = new Ledger(new Set((await exportState(origin, adminKey)).api_keys.map((k) => k.id)));
+  await seedLedger(origin, adminKey, ledger);
+  return ledger;
+}
 
 /** Creates the organization's starting projects and checkpoints (acknowledged, before any fault). */
 export async function seedLedger(origin: string, adminKey: string, ledger: Ledger, projects = 12, checkpoints = 4) {
