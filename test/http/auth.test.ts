@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { mintKey } from '../../src/domain/keys.ts';
-import { recordFigures } from '../reliability/figures.ts';
 import { backends } from '../support/backends.ts';
 import {
   addAdminKey,
@@ -14,7 +13,7 @@ import {
   sharedCheckpoint,
   useWorld,
 } from '../support/http.ts';
-import { assertNoLeak, PLACEHOLDERS, snapshot, substitute } from '../support/isolation.ts';
+import { assertNoLeak, matrixCells, PLACEHOLDERS, snapshot, substitute } from '../support/isolation.ts';
 import { PUBLIC_ROUTES, requestOf, V1_ROUTES } from '../support/routes.ts';
 import { bearer, createProject, newOrg, projectKey } from '../support/world.ts';
 
@@ -25,20 +24,10 @@ import { bearer, createProject, newOrg, projectKey } from '../support/world.ts';
 for (const backend of await backends()) {
   describe(`auth matrix (${backend.name})`, () => {
     const world = useWorld(backend);
-    const cells = { run: 0, passed: 0 };
-    /** One cell of the matrix (a route and a kind of key), counted for npm run test:reliability. */
-    const cell = (name: string, check: () => Promise<void>) =>
-      test(name, async () => {
-        cells.run++;
-        await check();
-        cells.passed++;
-      });
-    after(() =>
-      recordFigures('auth matrix', backend.name, {
-        'cells (route × no key, malformed, unknown, deleted, own project key, other organization’s admin key, own admin key)':
-          cells.run,
-        'cells failed (a leak or a wrong answer)': cells.run - cells.passed,
-      }),
+    const cell = matrixCells(
+      'auth matrix',
+      backend.name,
+      'cells (route × no key, malformed, unknown, deleted, own project key, other organization’s admin key, own admin key)',
     );
 
     for (const route of V1_ROUTES) {

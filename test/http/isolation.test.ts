@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { recordFigures } from '../reliability/figures.ts';
 import { backends } from '../support/backends.ts';
 import { addAdminKey, assertError, ghostIds, pinnedClock, send, sharedCheckpoint, useWorld } from '../support/http.ts';
-import { assertNoLeak, PLACEHOLDERS, snapshot, substitute } from '../support/isolation.ts';
+import { assertNoLeak, matrixCells, PLACEHOLDERS, snapshot, substitute } from '../support/isolation.ts';
 import { requestOf, V1_ROUTES } from '../support/routes.ts';
 import { bearer, newOrg, projectKey, testApp } from '../support/world.ts';
 
@@ -23,23 +22,16 @@ for (const backend of await backends()) {
     const clock = pinnedClock(Math.floor(Date.now() / 1000));
     /** An app over the same store whose clock the tests move. */
     let timed: FastifyInstance;
-    const cells = { run: 0, passed: 0 };
-    /** One cell of the matrix (a route and a kind of key), counted for npm run test:reliability. */
-    const cell = (name: string, check: () => Promise<void>) =>
-      test(name, async () => {
-        cells.run++;
-        await check();
-        cells.passed++;
-      });
+    const cell = matrixCells(
+      'isolation matrix',
+      backend.name,
+      'cells (route × expired admin key, other organization’s project key)',
+    );
     before(async () => {
       timed = await testApp(world.store, clock);
     });
     after(async () => {
       await timed?.close();
-      recordFigures('isolation matrix', backend.name, {
-        'cells (route × expired admin key, other organization’s project key)': cells.run,
-        'cells failed (a leak or a wrong answer)': cells.run - cells.passed,
-      });
     });
 
     for (const route of V1_ROUTES) {

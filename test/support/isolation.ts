@@ -1,10 +1,32 @@
 import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { recordFigures } from '../reliability/figures.ts';
 import { listPermissions, type Shared, send } from './http.ts';
 import type { RouteIds } from './routes.ts';
 import { bearer } from './world.ts';
 
 /** Helpers of the auth and isolation matrices (test/http/auth.test.ts, test/http/isolation.test.ts). */
+
+/**
+ * How a matrix declares its cells (a route and a kind of key, one test each), counted and recorded
+ * for `npm run test:reliability` when the enclosing suite ends. Call it inside a `describe`.
+ */
+export function matrixCells(suite: string, store: string, cellsLabel: string) {
+  const cells = { run: 0, passed: 0 };
+  after(() =>
+    recordFigures(suite, store, {
+      [cellsLabel]: cells.run,
+      'cells failed (a leak or a wrong answer)': cells.run - cells.passed,
+    }),
+  );
+  return (name: string, check: () => Promise<void>) =>
+    test(name, async () => {
+      cells.run++;
+      await check();
+      cells.passed++;
+    });
+}
 
 /** Everything of the fixture's organization that a refused request could have changed, as its admin sees it. */
 export async function snapshot(app: FastifyInstance, shared: Shared) {
